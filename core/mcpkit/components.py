@@ -1,0 +1,215 @@
+"""Components a server holds: tools, resources and resource templates.
+
+Components are plain descriptions with an async function behind them. Their schemas may be raw JSON
+Schema; :meth:`mcpkit.MCPKit.add_tool` normalises them (see :mod:`mcpkit.schema`) when the tool is
+added. To change a component after adding it, add a changed copy with ``replace=True``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Final, TypeAlias
+
+import mcp_types as types
+from jsonschema.protocols import Validator
+from mcp.shared.uri_template import UriTemplate
+
+from mcpkit.schema import WRAP_RESULT_KEY, compile_validator
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset()
+"""Marks "no structured content" (``None`` is the JSON value ``null``)."""
+
+
+@dataclass
+class ToolResult:
+    """What a tool function returns.
+
+    ``structured_content`` is any JSON value matching the tool's output schema (the kernel wraps it
+    under ``"result"`` when the schema was wrapped). ``content`` defaults to the JSON text of the
+    structured content.
+    """
+
+    content: list[types.ContentBlock] | None = None
+    structured_content: Any = UNSET
+    is_error: bool = False
+    meta: dict[str, Any] | None = None
+
+
+ToolFn: TypeAlias = Callable[[dict[str, Any]], Awaitable[ToolResult]]
+"""A tool's function: receives the validated arguments, returns a :class:`ToolResult`."""
+
+
+@dataclass(eq=False)
+class Tool:
+    """A tool: a name, schemas, and an async function of the (already validated) arguments."""
+
+    name: str
+    input_schema: dict[str, Any]
+    fn: ToolFn
+    description: str | None = None
+    title: str | None = None
+    output_schema: dict[str, Any] | None = None
+    annotations: types.ToolAnnotations | None = None
+    tags: frozenset[str] = frozenset()
+    meta: dict[str, Any] | None = None
+
+    @cached_property
+    def validator(self) -> Validator:
+        """The compiled validator of the input schema (built on first use)."""
+        return compile_validator(self.input_schema, owner=f"tool {self.name!r}")
+
+    @property
+    def wraps_result(self) -> bool:
+        """Whether structured results are served wrapped as ``{"result": value}``."""
+        return bool(self.output_schema and self.output_schema.get(WRAP_RESULT_KEY))
+
+    def to_mcp(self) -> types.Tool:
+        """The tool as the protocol lists it."""
+        return types.Tool(
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            input_schema=self.input_schema,
+            output_schema=self.output_schema,
+            annotations=self.annotations,
+            _meta=self.meta,
+        )
+
+    def to_call_result(self, result: ToolResult) -> types.CallToolResult:
+        """The protocol result for ``result``, structured content wrapped as the output schema says."""
+        structured: dict[str, Any] | None = None
+        content = result.content
+        if result.structured_content is not UNSET:
+            value = result.structured_content
+            if self.wraps_result:
+                structured = {"result": value}
+            elif isinstance(value, dict):
+                structured = value
+            if content is None:
+                content = [types.TextContent(type="text", text=to_json_text(value))]
+        return types.CallToolResult(
+            content=content or [],
+            structured_content=structured,
+            is_error=result.is_error,
+            _meta=result.meta,
+        )
+
+
+def error_result(message: str) -> types.CallToolResult:
+    """A tool error result (``isError``) carrying ``message``."""
+    return types.CallToolResult(content=[types.TextContent(type="text", text=message)], is_error=True)
+
+
+def to_json_text(value: Any) -> str:
+    """Compact JSON text of a JSON value."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceContent:
+    """One piece of resource content: text or bytes, with its MIME type."""
+
+    value: str | bytes
+    mime_type: str | None = None
+
+
+ResourceValue: TypeAlias = "str | bytes | ResourceContent | Sequence[ResourceContent]"
+"""What a resource reader returns: text, bytes, or explicit content items."""
+
+
+@dataclass(eq=False)
+class Resource:
+    """A resource at a fixed URI, read by an async function."""
+
+    uri: str
+    name: str
+    read: Callable[[], Awaitable[ResourceValue]]
+    description: str | None = None
+    title: str | None = None
+    mime_type: str | None = None
+    tags: frozenset[str] = frozenset()
+    meta: dict[str, Any] | None = None
+
+    def to_mcp(self) -> types.Resource:
+        """The resource as the protocol lists it."""
+        return types.Resource(
+            uri=self.uri,
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            mime_type=self.mime_type,
+            _meta=self.meta,
+        )
+
+
+@dataclass(eq=False)
+class ResourceTemplate:
+    """Resources whose URIs match an RFC 6570 template; the reader gets the template's variables.
+
+    Variable values arrive as strings (lists for exploded variables); the reader converts them.
+    """
+
+    uri_template: str
+    name: str
+    read: Callable[[dict[str, Any]], Awaitable[ResourceValue]]
+    description: str | None = None
+    title: str | None = None
+    mime_type: str | None = None
+    tags: frozenset[str] = frozenset()
+    meta: dict[str, Any] | None = None
+    _parsed: UriTemplate = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._parsed = UriTemplate.parse(self.uri_template)
+
+    def match(self, uri: str) -> dict[str, Any] | None:
+        """The variables of ``uri`` if it matches this template, else ``None``."""
+        return self._parsed.match(uri)
+
+    def to_mcp(self) -> types.ResourceTemplate:
+        """The template as the protocol lists it."""
+        return types.ResourceTemplate(
+            uri_template=self.uri_template,
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            mime_type=self.mime_type,
+            _meta=self.meta,
+        )
+
+
+def resource_contents(
+    uri: str, value: ResourceValue, default_mime_type: str | None
+) -> list[types.TextResourceContents | types.BlobResourceContents]:
+    """Protocol contents for what a reader returned."""
+    if isinstance(value, (str, bytes)):
+        items: Sequence[ResourceContent] = [ResourceContent(value)]
+    elif isinstance(value, ResourceContent):
+        items = [value]
+    else:
+        items = value
+    contents: list[types.TextResourceContents | types.BlobResourceContents] = []
+    for item in items:
+        mime_type = item.mime_type or default_mime_type
+        if isinstance(item.value, bytes):
+            blob = base64.b64encode(item.value).decode("ascii")
+            contents.append(
+                types.BlobResourceContents(
+                    uri=uri, blob=blob, mime_type=mime_type or "application/octet-stream"
+                )
+            )
+        else:
+            contents.append(
+                types.TextResourceContents(uri=uri, text=item.value, mime_type=mime_type or "text/plain")
+            )
+    return contents

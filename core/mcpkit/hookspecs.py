@@ -1,0 +1,80 @@
+"""Hook specifications: what an mcpkit plugin may implement.
+
+A plugin is a module (or object) found through an entry point in group ``mcpkit``. It implements any
+of these hooks, marked with :data:`mcpkit.hookimpl`. Each hook receives a ``register`` callback:
+call ``register(name, value)`` once per thing the plugin supplies. The host validates each value,
+refuses duplicate names, and records which plugin supplied what (``mcpkit plugins`` shows it).
+Names are lowercase (``[a-z][a-z0-9_.-]*``). None of these hooks is first-result: every
+implementation is called.
+
+If a hook implementation raises, the error is logged, reported by the plugin host, and the other
+plugins' registrations still apply. Registrations made before the error are kept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from mcpkit.naming import NameStrategy
+    from mcpkit.registry import Register
+    from mcpkit.routing import RouteMapper
+    from mcpkit.sources import ComponentSource
+    from mcpkit.transports import Transport
+
+hookspec = pluggy.HookspecMarker("mcpkit")
+
+
+@hookspec
+def mcpkit_register_sources(register: Register[ComponentSource]) -> None:
+    """Register component sources: builders that turn an API description into a server.
+
+    ``register(name, source)``, where ``source`` has a ``build(server_class, /, **options)`` method
+    returning a new server (see :class:`mcpkit.sources.ComponentSource`). ``MCPKit.from_openapi``
+    uses the source named ``openapi`` and ``MCPKit.from_fastapi`` the one named ``fastapi``; any
+    source is reachable as ``MCPKit.from_source(name, **options)``.
+    """
+
+
+@hookspec
+def mcpkit_register_name_strategies(register: Register[NameStrategy]) -> None:
+    """Register name strategies: ``strategy(route) -> str`` proposes a component name for a route.
+
+    The proposal is made valid (1-64 characters of ``A-Za-z0-9_.-``) and unique by the kernel, and
+    explicit ``mcp_names`` overrides always win. The strategy in use is chosen by name with
+    ``name_strategy=`` or ``MCPKIT_NAME_STRATEGY`` (default: ``default``).
+    """
+
+
+@hookspec
+def mcpkit_register_route_mappers(register: Register[RouteMapper]) -> None:
+    """Register route mappers: ``mapper(route, mcp_type) -> MCPType | None``.
+
+    A mapper sees each route after the user's route maps were applied, and returns a new
+    :class:`~mcpkit.routing.MCPType` (``EXCLUDE`` to drop the route) or ``None`` to keep the current
+    one. Mappers apply only when selected by name (``route_mappers=[...]`` or
+    ``MCPKIT_ROUTE_MAPPERS``), in the order given, before the user's ``route_map_fn``.
+    """
+
+
+@hookspec
+def mcpkit_register_transports(register: Register[type[Transport]]) -> None:
+    """Register transports: subclasses of :class:`mcpkit.transports.Transport`.
+
+    ``mcp.run(transport=name, **options)`` instantiates the class with ``options`` and awaits its
+    ``serve(server)``. A subclass of :class:`mcpkit.transports.ASGITransport` also serves
+    ``mcp.http_app(transport=name, ...)``.
+    """
+
+
+@hookspec
+def mcpkit_register_openapi_parsers(register: Register[Any]) -> None:
+    """Register OpenAPI parsers: objects with a ``parse`` method, as the ``mcpkit_openapi`` plugin defines.
+
+    The kernel only selects parsers by name: ``MCPKIT_OPENAPI_PARSER=<name>`` (or the
+    ``openapi_parser`` setting), else ``experimental`` when
+    ``MCPKIT_EXPERIMENTAL_ENABLE_NEW_OPENAPI_PARSER=true``, else ``legacy``. The contract of
+    ``parse`` belongs to the OpenAPI source plugin (``mcpkit_openapi.parsers``).
+    """

@@ -1,0 +1,171 @@
+"""JSON Schema handling for tool inputs and outputs.
+
+Tool schemas may be raw JSON Schema (what OpenAPI gives). Before they are served they are normalised
+so that the SDK's wire validation accepts every listing, in both protocol eras:
+
+- an input schema is an object schema at the root (``"type": "object"``);
+- an output schema is an object schema at the root too; any other output schema is wrapped as
+  ``{"type": "object", "properties": {"result": <schema>}, "required": ["result"]}`` with the
+  marker ``"x-mcpkit-wrap-result": true``, and the tool's structured results are wrapped to match;
+- every ``$ref`` is local and resolves inside the schema.
+
+Arguments are validated with :mod:`jsonschema` (Draft 2020-12 unless the schema names another).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError as JSONSchemaError
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+
+from mcpkit.exceptions import SchemaError
+
+WRAP_RESULT_KEY = "x-mcpkit-wrap-result"
+"""Marks an output schema whose real value sits under ``"result"``."""
+
+_MAX_REPORTED_ERRORS = 10
+_MAX_MESSAGE_LENGTH = 300
+_DEFINITION_KEYS = ("$defs", "definitions")
+
+
+def normalize_input_schema(schema: object, *, owner: str) -> dict[str, Any]:
+    """A servable input schema for ``owner`` (a tool name, for messages); raises :class:`SchemaError`."""
+    root = _resolve_root(_require_mapping(schema, owner, "input schema"), owner)
+    kind = root.get("type")
+    if kind is None or (isinstance(kind, list) and "object" in kind):
+        root["type"] = "object"
+    elif kind != "object":
+        raise SchemaError(f"{owner}: an input schema must describe an object, not type {kind!r}")
+    _check_object_shape(root, owner, "input schema")
+    check_references(root, owner)
+    return root
+
+
+def normalize_output_schema(schema: object, *, owner: str) -> tuple[dict[str, Any] | None, bool]:
+    """A servable output schema and whether results must be wrapped under ``"result"``."""
+    if schema is None:
+        return None, False
+    root = _resolve_root(_require_mapping(schema, owner, "output schema"), owner)
+    if root.get("type") == "object" or ("type" not in root and "properties" in root):
+        root["type"] = "object"
+        _check_object_shape(root, owner, "output schema")
+        check_references(root, owner)
+        return root, False
+    inner = dict(root)
+    wrapped: dict[str, Any] = {
+        "type": "object",
+        "properties": {"result": inner},
+        "required": ["result"],
+        WRAP_RESULT_KEY: True,
+    }
+    for key in _DEFINITION_KEYS:
+        if key in inner:
+            wrapped[key] = inner.pop(key)
+    check_references(wrapped, owner)
+    return wrapped, True
+
+
+def check_references(schema: Mapping[str, Any], owner: str) -> None:
+    """Raise :class:`SchemaError` unless every ``$ref`` in ``schema`` is local and resolves in it."""
+    seen: set[str] = set()
+    for ref in _references(schema):
+        if ref in seen:
+            continue
+        seen.add(ref)
+        if not ref.startswith("#"):
+            raise SchemaError(f"{owner}: $ref {ref!r} is not local; only '#/...' references can be served")
+        if _lookup(schema, ref) is None:
+            raise SchemaError(f"{owner}: $ref {ref!r} does not resolve inside the schema")
+
+
+def compile_validator(schema: dict[str, Any], *, owner: str) -> Validator:
+    """A validator for ``schema``; raises :class:`SchemaError` if the schema itself is invalid."""
+    cls = validator_for(schema, default=Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except JSONSchemaError as exc:
+        raise SchemaError(f"{owner}: invalid JSON Schema: {exc.message}") from exc
+    return cls(schema)
+
+
+def argument_errors(validator: Validator, arguments: dict[str, Any]) -> list[str]:
+    """Readable descriptions of what is wrong with ``arguments`` (empty when they are valid)."""
+    errors = sorted(validator.iter_errors(arguments), key=lambda e: [str(p) for p in e.absolute_path])
+    problems = []
+    for error in errors[:_MAX_REPORTED_ERRORS]:
+        location = "/".join(str(part) for part in error.absolute_path)
+        message = error.message
+        if len(message) > _MAX_MESSAGE_LENGTH:
+            message = message[:_MAX_MESSAGE_LENGTH] + "..."
+        problems.append(f"{location}: {message}" if location else message)
+    if len(errors) > _MAX_REPORTED_ERRORS:
+        problems.append(f"... and {len(errors) - _MAX_REPORTED_ERRORS} more")
+    return problems
+
+
+def _require_mapping(schema: object, owner: str, what: str) -> dict[str, Any]:
+    if not isinstance(schema, Mapping):
+        raise SchemaError(f"{owner}: the {what} must be a JSON object, not {type(schema).__name__}")
+    return dict(schema)
+
+
+def _resolve_root(root: dict[str, Any], owner: str) -> dict[str, Any]:
+    """Replace a root that is only a ``$ref`` (plus definitions/annotations) by its target."""
+    ref = root.get("$ref")
+    if not isinstance(ref, str) or any(
+        k not in {"$ref", "description", "title", *_DEFINITION_KEYS} for k in root
+    ):
+        return root
+    target = _lookup(root, ref)
+    if not isinstance(target, Mapping):
+        raise SchemaError(f"{owner}: $ref {ref!r} does not resolve inside the schema")
+    resolved = {**target, **{k: v for k, v in root.items() if k != "$ref" and k not in target}}
+    return resolved
+
+
+def _check_object_shape(root: Mapping[str, Any], owner: str, what: str) -> None:
+    properties = root.get("properties", {})
+    if not isinstance(properties, Mapping) or not all(
+        isinstance(v, (Mapping, bool)) for v in properties.values()
+    ):
+        raise SchemaError(f"{owner}: the {what}'s 'properties' must map names to schemas")
+    required = root.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise SchemaError(f"{owner}: the {what}'s 'required' must be a list of property names")
+
+
+def _references(node: object) -> Iterator[str]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Mapping):
+            ref = current.get("$ref")
+            if isinstance(ref, str):
+                yield ref
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+
+
+def _lookup(schema: Mapping[str, Any], ref: str) -> object | None:
+    """Follow a local JSON pointer (``#/a/b``); ``None`` when it does not resolve."""
+    node: object = schema
+    pointer = ref[1:]
+    if not pointer:
+        return node
+    if not pointer.startswith("/"):
+        return None
+    for raw in unquote(pointer[1:]).split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node

@@ -1,0 +1,59 @@
+"""Settings read from the environment (prefix ``MCPKIT_``) or passed explicitly.
+
+Every field can be set as ``MCPKIT_<FIELD_NAME>``; list fields take comma-separated values.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_NameList = Annotated[list[str], NoDecode]
+
+DEFAULT_OPENAPI_PARSER = "legacy"
+EXPERIMENTAL_OPENAPI_PARSER = "experimental"
+
+
+class Settings(BaseSettings):
+    """mcpkit's settings. ``Settings()`` reads the environment; keyword arguments override it."""
+
+    model_config = SettingsConfigDict(env_prefix="MCPKIT_", extra="forbid", validate_default=True)
+
+    disable_plugins: _NameList = Field(default_factory=list)
+    """Plugins not to load, by entry-point or distribution name (``MCPKIT_DISABLE_PLUGINS=a,b``)."""
+
+    load_plugins: Annotated[list[str] | None, NoDecode] = None
+    """If set, load only these plugins (the kernel's built-ins always load); empty means none."""
+
+    openapi_parser: str | None = None
+    """Name of the OpenAPI parser to use; wins over ``experimental_enable_new_openapi_parser``."""
+
+    experimental_enable_new_openapi_parser: bool = False
+    """Use the ``experimental`` OpenAPI parser instead of ``legacy``."""
+
+    name_strategy: str = "default"
+    """Name strategy that turns operations into component names."""
+
+    route_mappers: _NameList = Field(default_factory=list)
+    """Route mappers (from plugins) applied, in order, after the route maps of a conversion."""
+
+    mask_error_details: bool = False
+    """Hide the text of unexpected exceptions from clients (they are still logged)."""
+
+    @field_validator("disable_plugins", "load_plugins", "route_mappers", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def selected_openapi_parser(self) -> str:
+        """The OpenAPI parser these settings select: explicit name, else the env flag, else ``legacy``."""
+        if self.openapi_parser:
+            return self.openapi_parser
+        if self.experimental_enable_new_openapi_parser:
+            return EXPERIMENTAL_OPENAPI_PARSER
+        return DEFAULT_OPENAPI_PARSER

@@ -1,0 +1,1 @@
+"""mcpkit_fastapi: an mcpkit plugin."""

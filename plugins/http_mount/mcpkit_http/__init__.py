@@ -1,0 +1,1 @@
+"""mcpkit_http: an mcpkit plugin."""

@@ -1,0 +1,1 @@
+"""mcpkit_openapi: an mcpkit plugin."""
