@@ -24,6 +24,7 @@ from mcpkit import (
     ToolError,
     ToolResult,
 )
+from mcpkit.context import current_request, forwarded_headers
 
 
 @pytest.fixture(params=["legacy", "auto"], ids=["handshake-era", "2026-07-28"])
@@ -380,3 +381,24 @@ def test_repr_and_read_only_views():
     assert repr(mcp) == "MCPKit('shop', tools=5, resources=0, templates=0)"
     with pytest.raises(TypeError):
         mcp.tools["x"] = mcp.tools["add"]  # type: ignore[index]
+
+
+async def test_tools_see_the_request_being_served(mode):
+    mcp = MCPKit("ctx", forward_headers=["Authorization"])
+
+    @mcp.tool
+    def where() -> dict[str, Any]:
+        request = current_request()
+        assert request is not None
+        headers = dict(request.headers)
+        return {"method": request.sdk.method, "forwarded": forwarded_headers(), "headers": headers}
+
+    assert mcp.forward_headers == frozenset({"authorization"})
+    async with Client(mcp, mode=mode) as client:
+        result = await client.call_tool("where")
+    # In memory there is no HTTP request, so nothing to forward.
+    assert result.data == {"method": "tools/call", "forwarded": {}, "headers": {}}
+    assert current_request() is None
+    direct = await mcp.call_tool("where")
+    assert direct.is_error
+    assert "AssertionError" in direct.content[0].text

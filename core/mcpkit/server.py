@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from types import MappingProxyType
@@ -17,6 +17,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
 from mcpkit.components import Resource, ResourceTemplate, Tool, error_result, resource_contents
+from mcpkit.context import serving
 from mcpkit.exceptions import ResourceError, ToolError
 from mcpkit.functions import AnyFunction, resource_from_function, tool_from_function
 from mcpkit.naming import is_valid_name
@@ -39,6 +40,9 @@ class MCPKit:
     from an API with :meth:`from_openapi` / :meth:`from_fastapi` (plugins). Every tool's arguments are
     validated against its input schema before it runs; every exception in a tool becomes an error
     result (``isError``); the tool listing is computed once and cached until the tools change.
+
+    ``forward_headers`` names incoming HTTP request headers that generated tools pass on to the API
+    they call (see :func:`mcpkit.context.forwarded_headers`); none are forwarded by default.
     """
 
     def __init__(
@@ -48,9 +52,13 @@ class MCPKit:
         version: str = "",
         instructions: str | None = None,
         lifespan: Lifespan | None = None,
+        forward_headers: Iterable[str] | None = None,
         settings: Settings | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings()
+        headers = self.settings.forward_headers if forward_headers is None else forward_headers
+        self.forward_headers = frozenset(name.lower() for name in headers)
+        """Incoming HTTP headers passed on to the API behind generated tools (none by default)."""
         self._tools: dict[str, Tool] = {}
         self._resources: dict[str, Resource] = {}
         self._templates: dict[str, ResourceTemplate] = {}
@@ -329,7 +337,8 @@ class MCPKit:
         return self._tool_listing
 
     async def _on_call_tool(self, ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        return await self.call_tool(params.name, params.arguments)
+        with serving(ctx, self.forward_headers):
+            return await self.call_tool(params.name, params.arguments)
 
     async def _on_list_resources(
         self, ctx: Any, params: types.PaginatedRequestParams | None

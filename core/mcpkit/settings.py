@@ -39,10 +39,13 @@ class Settings(BaseSettings):
     route_mappers: _NameList = Field(default_factory=list)
     """Route mappers (from plugins) applied, in order, after the route maps of a conversion."""
 
+    forward_headers: _NameList = Field(default_factory=list)
+    """Incoming HTTP headers that generated tools forward to the API (none by default)."""
+
     mask_error_details: bool = False
     """Hide the text of unexpected exceptions from clients (they are still logged)."""
 
-    @field_validator("disable_plugins", "load_plugins", "route_mappers", mode="before")
+    @field_validator("disable_plugins", "load_plugins", "route_mappers", "forward_headers", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
