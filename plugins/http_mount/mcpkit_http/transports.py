@@ -1,0 +1,175 @@
+"""The ``http`` (Streamable HTTP) and ``sse`` transports: mountable ASGI apps, served by uvicorn."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import uvicorn
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.streamable_http import EventStore
+from mcp.server.streamable_http_manager import DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE_TIMEOUT
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp
+
+from mcpkit.transports import ASGITransport
+from mcpkit_http.app import Endpoint, MCPApp
+from mcpkit_http.auth import require_bearer_token
+from mcpkit_http.options import check_path, check_uvicorn_config, reject_unknown
+from mcpkit_http.security import transport_security
+from mcpkit_http.sse import SSEEndpoint
+from mcpkit_http.streamable import StreamableHTTPEndpoint
+
+if TYPE_CHECKING:
+    from mcpkit import MCPKit
+
+
+class UvicornTransport(ASGITransport):
+    """Options shared by the HTTP transports; see docs/http.md for each.
+
+    ``mcp.http_app(...)`` returns the :class:`~mcpkit_http.app.MCPApp`; ``mcp.run(...)`` serves it
+    with uvicorn on ``host``:``port``.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        log_level: str = "info",
+        uvicorn_config: Mapping[str, Any] | None = None,
+        allowed_hosts: Sequence[str] | None = None,
+        allowed_origins: Sequence[str] | None = None,
+        dns_rebinding_protection: bool | None = None,
+        token_verifier: TokenVerifier | None = None,
+        required_scopes: Sequence[str] = (),
+        middleware: Sequence[Middleware] = (),
+        max_request_body_size: int = DEFAULT_MAX_REQUEST_BODY_SIZE,
+        debug: bool = False,
+        **unknown: Any,
+    ) -> None:
+        reject_unknown(self.name, unknown, [type(self).__init__, UvicornTransport.__init__])
+        super().__init__(path=check_path("path", path))
+        if not isinstance(host, str) or not host:
+            raise TypeError(f"host must be an address or name like '127.0.0.1', got {host!r}")
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an integer from 0 to 65535, got {port!r}")
+        if required_scopes and token_verifier is None:
+            raise ValueError("required_scopes needs a token_verifier to check tokens with")
+        self.host = host
+        self.port = port
+        self.log_level = log_level
+        self.uvicorn_config = check_uvicorn_config(uvicorn_config)
+        self.security = transport_security(
+            host=host,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=allowed_origins,
+            dns_rebinding_protection=dns_rebinding_protection,
+        )
+        self.protect: Callable[[ASGIApp], ASGIApp] = (
+            (lambda app: app)
+            if token_verifier is None
+            else partial(require_bearer_token, verifier=token_verifier, required_scopes=required_scopes)
+        )
+        self.middleware = list(middleware)
+        self.max_request_body_size = max_request_body_size
+        self.debug = debug
+
+    @abstractmethod
+    def endpoint(self, server: MCPKit) -> Endpoint[Any]:
+        """The endpoint serving ``server`` with these options."""
+
+    def app(self, server: MCPKit) -> MCPApp:
+        """A new ASGI app serving ``server``; whatever serves it must run its ``lifespan``."""
+        endpoint = self.endpoint(server)
+        return MCPApp(
+            routes=endpoint.routes(self.protect),
+            lifespan=endpoint.lifespan,
+            middleware=self.middleware,
+            debug=self.debug,
+        )
+
+    async def serve(self, server: MCPKit) -> None:
+        """Serve with uvicorn until it is stopped (Ctrl+C, SIGTERM, or cancellation)."""
+        config = uvicorn.Config(
+            self.app(server),
+            host=self.host,
+            port=self.port,
+            log_level=self.log_level,
+            **{"lifespan": "on", **self.uvicorn_config},
+        )
+        await uvicorn.Server(config).serve()
+
+
+class HTTPTransport(UvicornTransport):
+    """Streamable HTTP, the current MCP transport: one endpoint at ``path`` (default ``/mcp``).
+
+    ``stateless=True`` keeps no sessions, so any worker process can answer any request.
+    ``json_response=True`` answers POSTs with plain JSON instead of an SSE stream.
+    """
+
+    name = "http"
+
+    def __init__(
+        self,
+        *,
+        path: str = "/mcp",
+        stateless: bool = False,
+        json_response: bool = False,
+        event_store: EventStore | None = None,
+        retry_interval: int | None = None,
+        session_idle_timeout: float | None = DEFAULT_SESSION_IDLE_TIMEOUT,
+        max_sessions: int | None = DEFAULT_MAX_SESSIONS,
+        **options: Any,
+    ) -> None:
+        super().__init__(path=path, **options)
+        self.stateless = stateless
+        self.json_response = json_response
+        self.event_store = event_store
+        self.retry_interval = retry_interval
+        self.session_idle_timeout = session_idle_timeout
+        self.max_sessions = max_sessions
+
+    def endpoint(self, server: MCPKit) -> StreamableHTTPEndpoint:
+        """A Streamable HTTP endpoint at ``path``."""
+        return StreamableHTTPEndpoint(
+            server.lowlevel_server,
+            path=self.path,
+            security=self.security,
+            stateless=self.stateless,
+            json_response=self.json_response,
+            event_store=self.event_store,
+            retry_interval=self.retry_interval,
+            session_idle_timeout=self.session_idle_timeout,
+            max_sessions=self.max_sessions,
+            max_request_body_size=self.max_request_body_size,
+        )
+
+
+class SSETransport(UvicornTransport):
+    """The older HTTP+SSE transport: a GET stream at ``path`` (default ``/sse``) and client messages
+    POSTed to ``message_path`` (default ``/messages/``)."""
+
+    name = "sse"
+
+    def __init__(self, *, path: str = "/sse", message_path: str = "/messages/", **options: Any) -> None:
+        super().__init__(path=path, **options)
+        self.message_path = check_path("message_path", message_path)
+        if self.message_path.rstrip("/") == self.path.rstrip("/"):
+            raise ValueError(f"path and message_path must differ, both are {path!r}")
+
+    def endpoint(self, server: MCPKit) -> SSEEndpoint:
+        """An SSE endpoint at ``path`` and ``message_path``."""
+        return SSEEndpoint(
+            server.lowlevel_server,
+            path=self.path,
+            message_path=self.message_path,
+            security=self.security,
+            max_request_body_size=self.max_request_body_size,
+        )
