@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import anyio
 import uvicorn
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.streamable_http import EventStore
@@ -96,7 +97,8 @@ class UvicornTransport(ASGITransport):
         )
 
     async def serve(self, server: MCPKit) -> None:
-        """Serve with uvicorn until it is stopped (Ctrl+C, SIGTERM, or cancellation)."""
+        """Serve with uvicorn until it is stopped (Ctrl+C, SIGTERM) or this call is cancelled; either
+        way uvicorn shuts down gracefully: the lifespan exits and the port is released."""
         config = uvicorn.Config(
             self.app(server),
             host=self.host,
@@ -104,7 +106,24 @@ class UvicornTransport(ASGITransport):
             log_level=self.log_level,
             **{"lifespan": "on", **self.uvicorn_config},
         )
-        await uvicorn.Server(config).serve()
+        uvicorn_server = uvicorn.Server(config)
+        stopped = anyio.Event()
+
+        async def run() -> None:
+            with anyio.CancelScope(shield=True):  # uvicorn cannot be cancelled; it is asked to exit
+                try:
+                    await uvicorn_server.serve()
+                finally:
+                    stopped.set()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(run)
+            try:
+                await stopped.wait()
+            finally:
+                uvicorn_server.should_exit = True
+                with anyio.CancelScope(shield=True):
+                    await stopped.wait()
 
 
 class HTTPTransport(UvicornTransport):
@@ -162,7 +181,7 @@ class SSETransport(UvicornTransport):
         super().__init__(path=path, **options)
         self.message_path = check_path("message_path", message_path)
         if self.message_path.rstrip("/") == self.path.rstrip("/"):
-            raise ValueError(f"path and message_path must differ, both are {path!r}")
+            raise ValueError(f"path {path!r} and message_path {message_path!r} must differ")
 
     def endpoint(self, server: MCPKit) -> SSEEndpoint:
         """An SSE endpoint at ``path`` and ``message_path``."""
