@@ -99,7 +99,7 @@ def test_plugin_with_a_wrong_hook_signature_is_rejected(fake_distribution):
     assert host.transports.names() == ["stdio"]
 
 
-def test_hook_that_raises_is_reported_and_others_still_register(fake_distribution):
+def test_hook_that_raises_is_reported_and_others_still_register(fake_distribution, monkeypatch):
     raising = (
         "from mcpkit import hookimpl\n"
         "@hookimpl\n"
@@ -108,7 +108,8 @@ def test_hook_that_raises_is_reported_and_others_still_register(fake_distributio
     )
     fake_distribution("raising-mcp", {"raising": "raising_plugin"}, {"raising_plugin": raising})
     fake_distribution("acme-mcp", {"acme": "acme_plugin"}, {"acme_plugin": GOOD_PLUGIN})
-    host = PluginHost()
+    monkeypatch.setenv("MCPKIT_LOAD_PLUGINS", "raising,acme")
+    host = PluginHost(Settings())
     assert host.transports.names() == ["loopback", "stdio"]
     [failure] = host.failures
     assert failure.plugin == "raising"

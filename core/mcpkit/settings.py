@@ -5,7 +5,7 @@ Every field can be set as ``MCPKIT_<FIELD_NAME>``; list fields take comma-separa
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -41,6 +41,10 @@ class Settings(BaseSettings):
 
     forward_headers: _NameList = Field(default_factory=list)
     """Incoming HTTP headers that generated tools forward to the API (none by default)."""
+
+    output_schemas: Literal["compact", "full", "none"] = "compact"
+    """Output schemas of generated tools: ``compact`` (about 12 KB of definitions each, the rest
+    generalised), ``full`` (every definition reached) or ``none``."""
 
     mask_error_details: bool = False
     """Hide the text of unexpected exceptions from clients (they are still logged)."""

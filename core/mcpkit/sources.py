@@ -9,9 +9,9 @@ for every source.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from mcpkit.naming import NameAllocator
 from mcpkit.routing import MCPType, Route, RouteMap, RouteMapFn, map_route
@@ -23,15 +23,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ServerT = TypeVar("ServerT", bound="MCPKit")
-
 
 @runtime_checkable
 class ComponentSource(Protocol):
-    """Builds a server from a source of operations (an OpenAPI document, a FastAPI app, ...)."""
+    """Builds a server from a source of operations (an OpenAPI document, a FastAPI app, ...).
 
-    def build(self, server_class: type[ServerT], /, **options: Any) -> ServerT:
-        """Create ``server_class(...)``, add the source's components to it and return it."""
+    ``build(server_class, /, **options)`` creates ``server_class(...)``, adds the source's components
+    and returns the server. Each source documents the options it takes.
+    """
+
+    @property
+    def build(self) -> Callable[..., MCPKit]:
+        """``build(server_class, /, **options) -> server``."""
         ...
 
 

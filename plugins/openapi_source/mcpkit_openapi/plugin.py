@@ -1,1 +1,25 @@
-"""Hook implementations of mcpkit_openapi."""
+"""Hook implementations of mcpkit_openapi: the ``openapi`` source and the two OpenAPI parsers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcpkit import hookimpl
+from mcpkit.registry import Register
+from mcpkit.sources import ComponentSource
+from mcpkit_openapi.parsers.experimental import ExperimentalParser
+from mcpkit_openapi.parsers.legacy import LegacyParser
+from mcpkit_openapi.source import OpenAPISource
+
+
+@hookimpl
+def mcpkit_register_sources(register: Register[ComponentSource]) -> None:
+    """Register ``openapi`` (``MCPKit.from_openapi``)."""
+    register("openapi", OpenAPISource())
+
+
+@hookimpl
+def mcpkit_register_openapi_parsers(register: Register[Any]) -> None:
+    """Register ``legacy`` (validating, the default) and ``experimental`` (lazy, fast)."""
+    register("legacy", LegacyParser())
+    register("experimental", ExperimentalParser())

@@ -1,0 +1,252 @@
+"""Operations to kernel components: tools, resources and resource templates that call the API.
+
+Resource URIs: an operation mapped to a resource is ``resource://<name>``; one mapped to a template is
+``resource://<name>/{path_param}/...{?query_param,...}``. Template variables arrive as text and are
+converted to the types the operation's schema asks for (integers, numbers, booleans, comma-separated
+arrays) before they are validated. A resource whose operation has required query or header
+parameters becomes a template; one that needs a header parameter or a body stays a tool.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import anyio
+import httpx
+import mcp_types as types
+from jsonschema.protocols import Validator
+
+from mcpkit import MCPType, Resource, ResourceError, ResourceTemplate, Tool, ToolError, ToolResult
+from mcpkit.context import forwarded_headers
+from mcpkit.schema import argument_errors, compile_validator
+from mcpkit.sources import PlannedRoute
+from mcpkit_openapi.errors import ConversionWarning
+from mcpkit_openapi.model import Definitions, Operation, Schema
+from mcpkit_openapi.plan import RequestPlan, plan_operation, resolve_local
+from mcpkit_openapi.request import build_request
+from mcpkit_openapi.response import OutputSchemas, ResponseReader, output_schema
+
+Component = Tool | Resource | ResourceTemplate
+
+_VARIABLE_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+
+@dataclass
+class Caller:
+    """Sends the request of one operation and reads its response."""
+
+    client: httpx.AsyncClient
+    plan: RequestPlan
+    reader: ResponseReader
+    timeout: float | None
+
+    async def send(self, arguments: Mapping[str, Any]) -> httpx.Response:
+        """Build, send and read the request; transport failures raise :class:`~mcpkit.ToolError`."""
+        request = build_request(self.client, self.plan, arguments, forwarded_headers())
+        deadline: AbstractContextManager[Any] = nullcontext()
+        if self.timeout is not None:
+            request.extensions["timeout"] = httpx.Timeout(self.timeout).as_dict()
+            deadline = anyio.fail_after(self.timeout)
+        try:
+            with deadline:
+                return await self.client.send(request)
+        except (TimeoutError, httpx.TimeoutException):
+            limit = f" after {self.timeout:g} s" if self.timeout is not None else ""
+            raise ToolError(f"{self.plan.method} {request.url.path} timed out{limit}") from None
+        except httpx.HTTPError as exc:
+            raise ToolError(
+                f"{self.plan.method} {request.url.path} failed: {type(exc).__name__}: {exc}"
+            ) from None
+
+
+def build_component(
+    planned: PlannedRoute,
+    operation: Operation,
+    definitions: Definitions,
+    client: httpx.AsyncClient,
+    *,
+    timeout: float | None,
+    tags: frozenset[str],
+    detailed_descriptions: bool,
+    output_schemas: OutputSchemas,
+    warnings: list[ConversionWarning],
+) -> Component:
+    """The component ``planned`` asks for (falling back to a tool when a resource cannot work)."""
+    plan = plan_operation(operation, definitions)
+    reader = ResponseReader(operation, output_schema(operation, definitions, output_schemas))
+    caller = Caller(client, plan, reader, timeout)
+    description = describe(operation, plan, detailed_descriptions)
+    all_tags = frozenset(operation.tags) | planned.mcp_tags | tags
+    mcp_type = planned.mcp_type
+    if mcp_type in (MCPType.RESOURCE, MCPType.RESOURCE_TEMPLATE):
+        unusable = plan.body is not None or any(
+            b.parameter is not None and b.parameter.location in ("header", "cookie") and b.parameter.required
+            for b in plan.bindings
+        )
+        if unusable:
+            warnings.append(
+                ConversionWarning(operation.pointer, "needs a body or header/cookie parameters; made a tool")
+            )
+            mcp_type = MCPType.TOOL
+        elif mcp_type is MCPType.RESOURCE and plan.input_schema.get("required"):
+            warnings.append(
+                ConversionWarning(operation.pointer, "has required parameters; made a resource template")
+            )
+            mcp_type = MCPType.RESOURCE_TEMPLATE
+    mime_type = next(
+        (r.media_type for r in operation.responses if r.media_type and r.status.startswith("2")), None
+    )
+    if mcp_type is MCPType.RESOURCE:
+        return Resource(
+            uri=f"resource://{planned.name}",
+            name=planned.name,
+            read=_resource_reader(caller, mime_type),
+            description=description,
+            title=operation.summary,
+            mime_type=mime_type,
+            tags=all_tags,
+        )
+    if mcp_type is MCPType.RESOURCE_TEMPLATE:
+        reader_fn, uri_template = _template(planned.name, caller, mime_type, definitions)
+        return ResourceTemplate(
+            uri_template=uri_template,
+            name=planned.name,
+            read=reader_fn,
+            description=description,
+            title=operation.summary,
+            mime_type=mime_type,
+            tags=all_tags,
+        )
+
+    async def run(arguments: dict[str, Any]) -> ToolResult:
+        return reader.tool_result(await caller.send(arguments))
+
+    return Tool(
+        name=planned.name,
+        input_schema=plan.input_schema,
+        fn=run,
+        description=description,
+        title=operation.summary,
+        output_schema=reader.schema,
+        annotations=tool_annotations(operation),
+        tags=all_tags,
+    )
+
+
+def tool_annotations(operation: Operation) -> types.ToolAnnotations:
+    """Hints from HTTP semantics: GET/HEAD/OPTIONS read-only, DELETE destructive, PUT/DELETE idempotent."""
+    method = operation.method
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return types.ToolAnnotations(title=operation.summary, read_only_hint=True)
+    if method == "DELETE":
+        return types.ToolAnnotations(title=operation.summary, destructive_hint=True, idempotent_hint=True)
+    if method == "PUT":
+        return types.ToolAnnotations(title=operation.summary, read_only_hint=False, idempotent_hint=True)
+    return types.ToolAnnotations(title=operation.summary, read_only_hint=False)
+
+
+def describe(operation: Operation, plan: RequestPlan, detailed: bool) -> str | None:
+    """The description (else the summary); ``detailed`` adds the arguments and responses."""
+    text = operation.description or operation.summary
+    if not detailed:
+        return text
+    lines = [text] if text else []
+    documented = [b for b in plan.bindings if b.parameter is not None and b.parameter.description]
+    if documented:
+        lines += ["", "Arguments:"]
+        lines += [f"- {b.argument} ({b.kind}): {b.parameter.description}" for b in documented if b.parameter]
+    responses = [r for r in operation.responses if r.description]
+    if responses:
+        lines += ["", "Responses:"]
+        lines += [f"- {r.status}: {r.description}" for r in responses]
+    return "\n".join(lines) or None
+
+
+def _resource_reader(caller: Caller, mime_type: str | None) -> Any:
+    async def read() -> Any:
+        try:
+            return caller.reader.resource_value(await caller.send({}), mime_type)
+        except ToolError as exc:
+            raise ResourceError(str(exc)) from None
+
+    return read
+
+
+class _Arguments:
+    """Template variables (text) to validated tool arguments."""
+
+    def __init__(self, plan: RequestPlan, definitions: Definitions, variables: dict[str, str]) -> None:
+        self.plan = plan
+        self.definitions = definitions
+        self.variables = variables
+
+    @cached_property
+    def validator(self) -> Validator:
+        return compile_validator(self.plan.input_schema, owner=f"{self.plan.method} {self.plan.path}")
+
+    def convert(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        properties = self.plan.input_schema["properties"]
+        arguments = {}
+        for variable, argument in self.variables.items():
+            if variable in values and values[variable] not in (None, ""):
+                arguments[argument] = _typed(values[variable], properties[argument], self.definitions)
+        problems = argument_errors(self.validator, arguments)
+        if problems:
+            raise ResourceError("invalid resource URI: " + "; ".join(problems))
+        return arguments
+
+
+def _template(name: str, caller: Caller, mime_type: str | None, definitions: Definitions) -> tuple[Any, str]:
+    plan = caller.plan
+    variables: dict[str, str] = {}
+    path_parts: list[str] = []
+    query_parts: list[str] = []
+    for binding in plan.bindings:
+        if binding.parameter is None or binding.kind not in ("path", "query"):
+            continue
+        variable = _VARIABLE_CHARS.sub("_", binding.argument) or "value"
+        while variable in variables:
+            variable += "_"
+        variables[variable] = binding.argument
+        (path_parts if binding.kind == "path" else query_parts).append(variable)
+    uri = f"resource://{name}" + "".join("/{" + v + "}" for v in path_parts)
+    if query_parts:
+        uri += "{?" + ",".join(query_parts) + "}"
+    arguments = _Arguments(plan, definitions, variables)
+
+    async def read(values: dict[str, Any]) -> Any:
+        try:
+            return caller.reader.resource_value(await caller.send(arguments.convert(values)), mime_type)
+        except ToolError as exc:
+            raise ResourceError(str(exc)) from None
+
+    return read, uri
+
+
+def _typed(value: Any, schema: Schema, definitions: Definitions) -> Any:
+    schema = resolve_local(schema, definitions, "input")
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    if isinstance(value, list) or "array" in kinds:
+        items = value if isinstance(value, list) else str(value).split(",")
+        items_schema = schema.get("items")
+        item_schema: Schema = items_schema if isinstance(items_schema, dict) else {}
+        return [_typed(item, item_schema, definitions) for item in items]
+    try:
+        if "integer" in kinds:
+            return int(value)
+        if "number" in kinds:
+            return float(value)
+        if "boolean" in kinds and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if "object" in kinds:
+            return json.loads(value)
+    except ValueError:
+        return value
+    return value

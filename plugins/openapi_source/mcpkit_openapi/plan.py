@@ -1,0 +1,238 @@
+"""Tool arguments for an operation: its input schema and the plan that maps arguments to the request.
+
+Arguments are flat. Each parameter is an argument under its own name. A JSON, form or multipart body
+whose schema is an object with ``properties`` contributes one argument per property; any other body
+is a single ``body`` argument. When names collide (a path and a query parameter both called ``id``, or
+a parameter and a body property), the parameters are renamed ``<name>__<location>`` (``id__path``,
+``id__query``) and body properties keep their names. Unknown arguments are refused.
+
+Files in multipart bodies (``format: binary`` or a ``contentMediaType``) take base64 text, a data URL
+(``data:image/png;name=logo.png;base64,...``), or ``{"content": ..., "filename": ..., "content_type": ...}``.
+Raw binary bodies take base64 text.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from mcpkit_openapi.model import Definitions, Direction, Operation, Parameter, RequestBody, Schema
+from mcpkit_openapi.parsers.common import is_json
+from mcpkit_openapi.schemas import DEFS_PREFIX
+
+BindingKind = Literal["path", "query", "header", "cookie", "body", "field"]
+
+FILE_SCHEMA: Schema = {
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "properties": {
+                "content": {"type": "string", "description": "base64 content or a data URL"},
+                "filename": {"type": "string"},
+                "content_type": {"type": "string"},
+            },
+            "required": ["content"],
+            "additionalProperties": False,
+        },
+    ],
+    "description": "A file: base64 content, a data URL (data:<type>;name=<filename>;base64,<content>), "
+    "or an object with content, filename and content_type.",
+}
+BINARY_SCHEMA: Schema = {
+    "type": "string",
+    "contentEncoding": "base64",
+    "description": "The content, base64-encoded.",
+}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """Where one argument goes: a parameter, a body property (``field``), or the whole ``body``."""
+
+    argument: str
+    kind: BindingKind
+    name: str
+    parameter: Parameter | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPlan:
+    """How to build the request of an operation from validated arguments."""
+
+    method: str
+    path: str
+    bindings: tuple[Binding, ...]
+    body: RequestBody | None
+    file_fields: frozenset[str]
+    input_schema: Schema
+
+
+def plan_operation(operation: Operation, definitions: Definitions) -> RequestPlan:
+    """The arguments of ``operation``: input schema (with the ``$defs`` it needs) and request plan."""
+    body = operation.request_body
+    fields = _body_fields(body, definitions) if body is not None else None
+    candidates: list[tuple[str, BindingKind, Parameter | None]] = [
+        (p.name, p.location, p) for p in operation.parameters
+    ]
+    if body is not None:
+        candidates += (
+            [(name, "field", None) for name in fields["properties"]]
+            if fields is not None
+            else [("body", "body", None)]
+        )
+    counts = Counter(name for name, _, _ in candidates)
+    body_names = {name for name, kind, _ in candidates if kind in ("field", "body")}
+
+    properties: Schema = {}
+    required: list[str] = []
+    bindings: list[Binding] = []
+    file_fields: set[str] = set()
+    multipart = body is not None and body.media_type.startswith("multipart/")
+    body_required = set(fields.get("required", ())) if fields is not None else set()
+    for name, kind, parameter in candidates:
+        if kind in ("field", "body"):
+            argument = name
+        else:
+            clash = counts[name] > 1 or name in body_names
+            argument = f"{name}__{kind}" if clash else name
+        if parameter is not None:
+            properties[argument] = _annotated(parameter.schema, parameter.description, parameter.deprecated)
+            if parameter.required:
+                required.append(argument)
+        elif kind == "field":
+            assert fields is not None
+            assert body is not None
+            schema = fields["properties"][name]
+            if multipart and _is_file(schema, body, name):
+                file_fields.add(name)
+                schema = FILE_SCHEMA
+            properties[argument] = schema
+            if body.required and name in body_required:
+                required.append(argument)
+        else:
+            assert body is not None
+            properties[argument] = _annotated(_body_schema(body), body.description, False)
+            if body.required:
+                required.append(argument)
+        bindings.append(Binding(argument, kind, name, parameter))
+
+    input_schema: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        input_schema["required"] = required
+    defs = with_definitions(input_schema, definitions, "input")
+    return RequestPlan(
+        method=operation.method,
+        path=operation.path,
+        bindings=tuple(bindings),
+        body=body,
+        file_fields=frozenset(file_fields),
+        input_schema=defs,
+    )
+
+
+def with_definitions(
+    schema: Schema, definitions: Definitions, direction: Direction, budget: int | None = None
+) -> Schema:
+    """``schema`` with a ``$defs`` holding the definitions it reaches, nearest first.
+
+    With a ``budget`` (bytes of JSON), definitions that would exceed it are replaced by a stub that
+    keeps only their ``type`` and description: the schema gets more general, never narrower.
+    """
+    pending = deque(sorted(set(_references(schema))))
+    if not pending:
+        return schema
+    size = 0
+    defs: Schema = {}
+    while pending:
+        name = pending.popleft()
+        if name in defs:
+            continue
+        cost = definitions.size(name, direction)
+        if budget is None or size + cost <= budget:
+            defs[name] = definitions.get(name, direction)
+            size += cost
+            pending.extend(sorted(definitions.references(name, direction) - defs.keys()))
+        else:
+            defs[name] = definitions.stub(name, direction)
+    return {**schema, "$defs": dict(sorted(defs.items()))}
+
+
+def resolve_local(schema: Schema, definitions: Definitions, direction: Direction) -> Schema:
+    """A schema that is only a ``$ref`` to a definition, replaced by that definition (chains followed)."""
+    seen: set[str] = set()
+    while set(schema) <= {"$ref", "description", "title"} and isinstance(schema.get("$ref"), str):
+        name = schema["$ref"].removeprefix(DEFS_PREFIX)
+        if name in seen:
+            break
+        seen.add(name)
+        schema = definitions.get(name, direction)
+    return schema
+
+
+def _body_fields(body: RequestBody, definitions: Definitions) -> Schema | None:
+    """The object schema of a body whose properties can be flat arguments, else ``None``."""
+    if not (is_json(body.media_type) or body.media_type.startswith(FORM_TYPES)):
+        return None
+    schema = resolve_local(body.schema, definitions, "input")
+    properties = schema.get("properties")
+    if not isinstance(properties, Mapping) or not properties:
+        return None
+    if schema.get("type", "object") != "object" or schema.get("additionalProperties") not in (None, False):
+        return None
+    if any(key in schema for key in ("allOf", "anyOf", "oneOf", "$ref", "patternProperties", "not", "if")):
+        return None
+    return schema
+
+
+def _body_schema(body: RequestBody) -> Schema:
+    if (
+        is_json(body.media_type)
+        or body.media_type.startswith(FORM_TYPES)
+        or body.media_type.startswith("text/")
+    ):
+        return body.schema
+    return BINARY_SCHEMA
+
+
+def _is_file(schema: Any, body: RequestBody, name: str) -> bool:
+    if not isinstance(schema, Mapping):
+        return False
+    if schema.get("format") == "binary" or "contentMediaType" in schema:
+        return True
+    items = schema.get("items")
+    encoding = body.encoding.get(name)
+    binary_items = isinstance(items, Mapping) and items.get("format") == "binary"
+    return binary_items or (encoding is not None and bool(encoding.content_type) and not _textual(encoding))
+
+
+def _textual(encoding: Any) -> bool:
+    content_type = str(encoding.content_type)
+    return content_type.startswith("text/") or is_json(content_type)
+
+
+def _annotated(schema: Schema, description: str | None, deprecated: bool) -> Schema:
+    if not description and not deprecated:
+        return schema
+    annotated = dict(schema)
+    if description and "description" not in annotated:
+        annotated["description"] = description
+    if deprecated:
+        annotated["deprecated"] = True
+    return annotated
+
+
+def _references(node: Any) -> Iterator[str]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Mapping):
+            ref = current.get("$ref")
+            if isinstance(ref, str) and ref.startswith(DEFS_PREFIX):
+                yield ref[len(DEFS_PREFIX) :]
+            stack.extend(v for v in current.values() if isinstance(v, (Mapping, list)))
+        elif isinstance(current, list):
+            stack.extend(v for v in current if isinstance(v, (Mapping, list)))
