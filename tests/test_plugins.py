@@ -88,12 +88,13 @@ def test_plugin_implementing_an_unknown_hook_is_rejected(fake_distribution):
     assert "typo" not in {p.name for p in host.plugins}
 
 
-def test_plugin_with_a_wrong_hook_signature_is_rejected(fake_distribution):
+def test_plugin_with_a_wrong_hook_signature_is_rejected(fake_distribution, monkeypatch):
     bad = (
         "from mcpkit import hookimpl\n@hookimpl\ndef mcpkit_register_transports(register, extra):\n    pass\n"
     )
     fake_distribution("bad-mcp", {"bad": "bad_plugin"}, {"bad_plugin": bad})
-    host = PluginHost()
+    monkeypatch.setenv("MCPKIT_LOAD_PLUGINS", "bad")
+    host = PluginHost(Settings())
     [failure] = host.failures
     assert "extra" in failure.error
     assert host.transports.names() == ["stdio"]
