@@ -76,8 +76,9 @@ def build_component(
     detailed_descriptions: bool,
     output_schemas: OutputSchemas,
     warnings: list[ConversionWarning],
-) -> Component:
-    """The component ``planned`` asks for (falling back to a tool when a resource cannot work)."""
+) -> tuple[Component, RequestPlan]:
+    """The component ``planned`` asks for (falling back to a tool when a resource cannot work), and
+    the request plan behind it."""
     plan = plan_operation(operation, definitions)
     reader = ResponseReader(operation, output_schema(operation, definitions, output_schemas))
     caller = Caller(client, plan, reader, timeout)
@@ -111,7 +112,7 @@ def build_component(
             title=operation.summary,
             mime_type=mime_type,
             tags=all_tags,
-        )
+        ), plan
     if mcp_type is MCPType.RESOURCE_TEMPLATE:
         reader_fn, uri_template = _template(planned.name, caller, mime_type, definitions)
         return ResourceTemplate(
@@ -122,7 +123,7 @@ def build_component(
             title=operation.summary,
             mime_type=mime_type,
             tags=all_tags,
-        )
+        ), plan
 
     async def run(arguments: dict[str, Any]) -> ToolResult:
         return reader.tool_result(await caller.send(arguments))
@@ -136,7 +137,7 @@ def build_component(
         output_schema=reader.schema,
         annotations=tool_annotations(operation),
         tags=all_tags,
-    )
+    ), plan
 
 
 def tool_annotations(operation: Operation) -> types.ToolAnnotations:

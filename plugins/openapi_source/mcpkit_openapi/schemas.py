@@ -228,7 +228,9 @@ class SchemaConverter:
                 out[key] = self._properties(value, direction, here, refs, depth)
             elif key == "required":
                 if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                    out[key] = value
+                    out[key] = list(dict.fromkeys(value))
+                    if len(out[key]) != len(value):
+                        self.warn(here, "duplicate names in 'required' were dropped")
                 elif value is not False:
                     self.warn(here, "'required' must be a list of property names; ignored")
             elif key == "additionalProperties":

@@ -23,6 +23,7 @@ from mcpkit_openapi.errors import ConversionWarning, OpenAPIError
 from mcpkit_openapi.loader import load_document
 from mcpkit_openapi.model import Operation, ParsedDocument, ServerInfo, SkippedOperation
 from mcpkit_openapi.parsers import Parser
+from mcpkit_openapi.plan import RequestPlan
 from mcpkit_openapi.response import OutputSchemas
 
 logger = logging.getLogger("mcpkit_openapi")
@@ -38,6 +39,7 @@ class ConvertedComponent:
     route: Route
     operation: Operation
     component: Component
+    plan: RequestPlan
 
 
 @dataclass
@@ -136,7 +138,7 @@ def _component(
     output_schemas: OutputSchemas,
 ) -> ConvertedComponent:
     operation: Operation = entry.route.extra["operation"]
-    component = build_component(
+    component, plan = build_component(
         entry,
         operation,
         parsed.definitions,
@@ -147,7 +149,7 @@ def _component(
         output_schemas=output_schemas,
         warnings=parsed.warnings,
     )
-    return ConvertedComponent(entry.route, operation, component)
+    return ConvertedComponent(entry.route, operation, component, plan)
 
 
 def base_url(servers: list[ServerInfo], location: str | None) -> str:

@@ -157,7 +157,8 @@ class LegacyParser:
         )
         for kind, adapter in _COMPONENTS.items():
             for name in shell.components.get(kind, {}):
-                component = models.get(pointer("components", kind, name), adapter)
+                at = pointer("components", kind, name)
+                component = models.get(at, adapter, at)
                 if isinstance(component, OpenAPIError):
                     converter.warn(component.pointer, component.reason)
         for path, raw_item in shell.paths.items():
@@ -274,18 +275,20 @@ class _Models:
                 self._cache[where] = OpenAPIError(where, "invalid:\n" + _problems(exc, _split(where)))
         return self._cache[where]
 
-    def get(self, ref: str, adapter: TypeAdapter[Any]) -> Any:
-        return self.validate(ref, adapter, self.raw(ref, ref))
+    def get(self, ref: str, adapter: TypeAdapter[Any], used_at: str) -> Any:
+        """The validated model at ``ref``; a ``ref`` that does not resolve is reported at ``used_at``."""
+        return self.validate(ref, adapter, self.raw(ref, used_at))
 
     def follow(self, node: Any, where: str, adapter: TypeAdapter[Any]) -> Any:
         """``node`` itself, or what its ``$ref`` chain points to, validated."""
         seen: set[str] = set()
         while isinstance(node, _Reference):
-            if node.ref in seen:
-                raise OpenAPIError(where, f"$ref cycle through {node.ref!r}")
-            seen.add(node.ref)
-            where = node.ref
-            node = self.get(node.ref, adapter)
+            ref = node.ref
+            if ref in seen:
+                raise OpenAPIError(where, f"$ref cycle through {ref!r}")
+            seen.add(ref)
+            node = self.get(ref, adapter, where)
+            where = ref
         if isinstance(node, OpenAPIError):
             raise node
         return node
