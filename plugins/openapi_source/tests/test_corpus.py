@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from mcpkit import Client, MCPKit, Tool
 from mcpkit_openapi import Conversion, convert
 from mcpkit_openapi.loader import load_document
+from mcpkit_openapi.model import Parameter
 from mcpkit_openapi.parsers.common import METHODS
 
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
@@ -107,6 +108,10 @@ def summary(result: Conversion) -> dict[str, Any]:
             "files": sorted(plan.file_fields),
         }
     return out
+
+
+def _serialisation(parameter: Parameter) -> tuple[str, bool, str | None]:
+    return parameter.style, parameter.explode, parameter.media_type
 
 
 @pytest.mark.parametrize("name", DOCUMENTS)

@@ -72,7 +72,7 @@ def served_corpus():
 def test_document_from_a_url(served_corpus):
     mcp = MCPKit.from_openapi(openapi_spec=f"{served_corpus}/{PETSTORE_V3.name}", client=CLIENT)
     assert tool_names(mcp) == ["createPets", "listPets", "showPetById"]
-    with pytest.raises(OpenAPIError, match="cannot fetch the document from .*/missing.yaml: .*404"):
+    with pytest.raises(OpenAPIError, match=r"cannot fetch the document from .*/missing.yaml: .*404"):
         MCPKit.from_openapi(openapi_spec=f"{served_corpus}/missing.yaml", client=CLIENT)
 
 
@@ -206,7 +206,7 @@ def test_documents_that_cannot_be_understood_name_the_place(spec, message, parse
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(OpenAPIError, match="cannot read the document .*nope.yaml.*No such file"):
+    with pytest.raises(OpenAPIError, match=r"cannot read the document .*nope.yaml.*No such file"):
         MCPKit.from_openapi(openapi_spec=tmp_path / "nope.yaml", client=CLIENT)
 
 

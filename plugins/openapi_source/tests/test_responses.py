@@ -139,7 +139,8 @@ async def test_no_content(shop):
         (404, 'GET /api/products/404 returned 404 Not Found: {"detail":"Product not found"}'),
         (
             2,
-            "GET /api/products/2 returned 200 OK, but the response does not match the documented schema (at id:",
+            "GET /api/products/2 returned 200 OK, but the response does not match the documented schema "
+            "(at id:",
         ),
         (3, "GET /api/products/3 returned 200 OK with text/html where JSON is documented: <html>oops</html>"),
         (4, "GET /api/products/4 returned 200 OK with a body that is not valid JSON: {not json"),
