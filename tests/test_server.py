@@ -267,17 +267,18 @@ def test_function_tools_refuse_signatures_they_cannot_describe():
 
 async def test_tool_listing_is_computed_once_and_refreshed_when_tools_change(mode, monkeypatch):
     conversions: list[str] = []
-    original = Tool.to_mcp
+    original = Tool.to_wire
 
-    def counting(self: Tool) -> types.Tool:
+    def counting(self: Tool) -> dict[str, Any]:
         conversions.append(self.name)
         return original(self)
 
-    monkeypatch.setattr(Tool, "to_mcp", counting)
+    monkeypatch.setattr(Tool, "to_wire", counting)
     mcp = make_server()
     async with Client(mcp, mode=mode) as client:
+        first = await client.session.list_tools()
         for _ in range(3):
-            await client.session.list_tools()
+            assert await client.session.list_tools() == first
         assert len(conversions) == 5
         mcp.add_tool(Tool("late", {"type": "object"}, noop))
         assert "late" in {t.name for t in (await client.session.list_tools()).tools}

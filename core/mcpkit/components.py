@@ -73,17 +73,20 @@ class Tool:
         """Whether structured results are served wrapped as ``{"result": value}``."""
         return bool(self.output_schema and self.output_schema.get(WRAP_RESULT_KEY))
 
-    def to_mcp(self) -> types.Tool:
-        """The tool as the protocol lists it."""
-        return types.Tool(
-            name=self.name,
-            title=self.title,
-            description=self.description,
-            input_schema=self.input_schema,
-            output_schema=self.output_schema,
-            annotations=self.annotations,
-            _meta=self.meta,
-        )
+    def to_wire(self) -> dict[str, Any]:
+        """The tool as ``tools/list`` carries it (JSON-ready, protocol field names)."""
+        wire: dict[str, Any] = {"name": self.name, "inputSchema": self.input_schema}
+        if self.title is not None:
+            wire["title"] = self.title
+        if self.description is not None:
+            wire["description"] = self.description
+        if self.output_schema is not None:
+            wire["outputSchema"] = self.output_schema
+        if self.annotations is not None:
+            wire["annotations"] = self.annotations.model_dump(by_alias=True, exclude_none=True, mode="json")
+        if self.meta is not None:
+            wire["_meta"] = self.meta
+        return wire
 
     def to_call_result(self, result: ToolResult) -> types.CallToolResult:
         """The protocol result for ``result``, structured content wrapped as the output schema says."""

@@ -31,56 +31,84 @@ WRAP_RESULT_KEY = "x-mcpkit-wrap-result"
 _MAX_REPORTED_ERRORS = 10
 _MAX_MESSAGE_LENGTH = 300
 _DEFINITION_KEYS = ("$defs", "definitions")
+_DEFS_POINTER = "#/$defs/"
 
 
-def normalize_input_schema(schema: object, *, owner: str) -> dict[str, Any]:
-    """A servable input schema for ``owner`` (a tool name, for messages); raises :class:`SchemaError`."""
-    root = _resolve_root(_require_mapping(schema, owner, "input schema"), owner)
-    kind = root.get("type")
-    if kind is None or (isinstance(kind, list) and "object" in kind):
-        root["type"] = "object"
-    elif kind != "object":
-        raise SchemaError(f"{owner}: an input schema must describe an object, not type {kind!r}")
-    _check_object_shape(root, owner, "input schema")
-    check_references(root, owner)
-    return root
+class SchemaNormalizer:
+    """Normalises tool schemas. Definitions shared between tools (the same ``$defs`` objects, as
+    generated servers produce) have their references collected once, not once per tool."""
 
+    def __init__(self) -> None:
+        self._references: dict[int, tuple[object, frozenset[str]]] = {}
 
-def normalize_output_schema(schema: object, *, owner: str) -> tuple[dict[str, Any] | None, bool]:
-    """A servable output schema and whether results must be wrapped under ``"result"``."""
-    if schema is None:
-        return None, False
-    root = _resolve_root(_require_mapping(schema, owner, "output schema"), owner)
-    if root.get("type") == "object" or ("type" not in root and "properties" in root):
-        root["type"] = "object"
-        _check_object_shape(root, owner, "output schema")
-        check_references(root, owner)
-        return root, False
-    inner = dict(root)
-    wrapped: dict[str, Any] = {
-        "type": "object",
-        "properties": {"result": inner},
-        "required": ["result"],
-        WRAP_RESULT_KEY: True,
-    }
-    for key in _DEFINITION_KEYS:
-        if key in inner:
-            wrapped[key] = inner.pop(key)
-    check_references(wrapped, owner)
-    return wrapped, True
+    def input_schema(self, schema: object, *, owner: str) -> dict[str, Any]:
+        """A servable input schema for ``owner`` (a tool name, for messages); raises :class:`SchemaError`."""
+        root = _resolve_root(_require_mapping(schema, owner, "input schema"), owner)
+        kind = root.get("type")
+        if kind is None or (isinstance(kind, list) and "object" in kind):
+            root["type"] = "object"
+        elif kind != "object":
+            raise SchemaError(f"{owner}: an input schema must describe an object, not type {kind!r}")
+        _check_object_shape(root, owner, "input schema")
+        self.check_references(root, owner)
+        return root
 
+    def output_schema(self, schema: object, *, owner: str) -> tuple[dict[str, Any] | None, bool]:
+        """A servable output schema and whether results must be wrapped under ``"result"``."""
+        if schema is None:
+            return None, False
+        root = _resolve_root(_require_mapping(schema, owner, "output schema"), owner)
+        if root.get("type") == "object" or ("type" not in root and "properties" in root):
+            root["type"] = "object"
+            _check_object_shape(root, owner, "output schema")
+            self.check_references(root, owner)
+            return root, False
+        inner = dict(root)
+        wrapped: dict[str, Any] = {
+            "type": "object",
+            "properties": {"result": inner},
+            "required": ["result"],
+            WRAP_RESULT_KEY: True,
+        }
+        for key in _DEFINITION_KEYS:
+            if key in inner:
+                wrapped[key] = inner.pop(key)
+        self.check_references(wrapped, owner)
+        return wrapped, True
 
-def check_references(schema: Mapping[str, Any], owner: str) -> None:
-    """Raise :class:`SchemaError` unless every ``$ref`` in ``schema`` is local and resolves in it."""
-    seen: set[str] = set()
-    for ref in _references(schema):
-        if ref in seen:
-            continue
-        seen.add(ref)
-        if not ref.startswith("#"):
-            raise SchemaError(f"{owner}: $ref {ref!r} is not local; only '#/...' references can be served")
-        if _lookup(schema, ref) is None:
-            raise SchemaError(f"{owner}: $ref {ref!r} does not resolve inside the schema")
+    def check_references(self, schema: Mapping[str, Any], owner: str) -> None:
+        """Raise :class:`SchemaError` unless every ``$ref`` in ``schema`` is local and resolves in it."""
+        refs: set[str] = set(_references({k: v for k, v in schema.items() if k not in _DEFINITION_KEYS}))
+        for key in _DEFINITION_KEYS:
+            definitions = schema.get(key)
+            if isinstance(definitions, dict):
+                for definition in definitions.values():
+                    refs |= self._references_of(definition)
+        defs = schema.get("$defs")
+        for ref in refs:
+            name = unquote(ref[len(_DEFS_POINTER) :]) if ref.startswith(_DEFS_POINTER) else None
+            if (
+                name is not None
+                and "/" not in name
+                and "~" not in name
+                and isinstance(defs, dict)
+                and name in defs
+            ):
+                continue
+            if not ref.startswith("#"):
+                raise SchemaError(
+                    f"{owner}: $ref {ref!r} is not local; only '#/...' references can be served"
+                )
+            if _lookup(schema, ref) is None:
+                raise SchemaError(f"{owner}: $ref {ref!r} does not resolve inside the schema")
+
+    def _references_of(self, definition: object) -> frozenset[str]:
+        cached = self._references.get(id(definition))
+        if cached is not None and cached[0] is definition:
+            return cached[1]
+        refs = frozenset(_references(definition))
+        self._references[id(definition)] = (definition, refs)
+        return refs
 
 
 def compile_validator(schema: dict[str, Any], *, owner: str) -> Validator:
@@ -143,13 +171,13 @@ def _references(node: object) -> Iterator[str]:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, Mapping):
+        if isinstance(current, dict):
             ref = current.get("$ref")
             if isinstance(ref, str):
                 yield ref
-            stack.extend(current.values())
+            stack.extend(v for v in current.values() if isinstance(v, (dict, list)))
         elif isinstance(current, list):
-            stack.extend(current)
+            stack.extend(v for v in current if isinstance(v, (dict, list)))
 
 
 def _lookup(schema: Mapping[str, Any], ref: str) -> object | None:

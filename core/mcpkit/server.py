@@ -13,6 +13,7 @@ from typing import Any, TypeVar, overload
 import anyio
 import mcp_types as types
 from mcp.server import Server
+from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
@@ -22,7 +23,7 @@ from mcpkit.exceptions import ResourceError, ToolError
 from mcpkit.functions import AnyFunction, resource_from_function, tool_from_function
 from mcpkit.naming import is_valid_name
 from mcpkit.plugins import get_plugin_host
-from mcpkit.schema import argument_errors, normalize_input_schema, normalize_output_schema
+from mcpkit.schema import SchemaNormalizer, argument_errors
 from mcpkit.settings import Settings
 from mcpkit.transports import ASGITransport
 
@@ -60,9 +61,11 @@ class MCPKit:
         self.forward_headers = frozenset(name.lower() for name in headers)
         """Incoming HTTP headers passed on to the API behind generated tools (none by default)."""
         self._tools: dict[str, Tool] = {}
+        self._schemas = SchemaNormalizer()
         self._resources: dict[str, Resource] = {}
         self._templates: dict[str, ResourceTemplate] = {}
-        self._tool_listing: types.ListToolsResult | None = None
+        self._tool_listing: dict[str, Any] | None = None
+        self._wire_listings: dict[str, dict[str, Any]] = {}
         self._resource_listing: types.ListResourcesResult | None = None
         self._template_listing: types.ListResourceTemplatesResult | None = None
         self._server: Server[Any] = Server(
@@ -71,12 +74,13 @@ class MCPKit:
             instructions=instructions,
             lifespan=self._lifespan_for(lifespan),
             get_tool_input_schema=self._input_schema_of,
-            on_list_tools=self._on_list_tools,
             on_call_tool=self._on_call_tool,
             on_list_resources=self._on_list_resources,
             on_list_resource_templates=self._on_list_resource_templates,
             on_read_resource=self._on_read_resource,
         )
+        self._server.add_request_handler("tools/list", types.PaginatedRequestParams, self._on_list_tools)
+        self._server.middleware.append(self._serve_cached_tool_listing)
 
     def _lifespan_for(
         self, lifespan: Lifespan | None
@@ -142,20 +146,22 @@ class MCPKit:
                 f"a tool named {tool.name!r} already exists; pass replace_existing=True to replace it"
             )
         owner = f"tool {tool.name!r}"
-        output_schema, _ = normalize_output_schema(tool.output_schema, owner=owner)
+        output_schema, _ = self._schemas.output_schema(tool.output_schema, owner=owner)
         served = replace(
             tool,
-            input_schema=normalize_input_schema(tool.input_schema, owner=owner),
+            input_schema=self._schemas.input_schema(tool.input_schema, owner=owner),
             output_schema=output_schema,
         )
         self._tools[tool.name] = served
         self._tool_listing = None
+        self._wire_listings.clear()
         return served
 
     def remove_tool(self, name: str) -> None:
         """Remove the tool called ``name`` (``KeyError`` if there is none)."""
         del self._tools[name]
         self._tool_listing = None
+        self._wire_listings.clear()
 
     def add_resource(self, resource: Resource, *, replace_existing: bool = False) -> Resource:
         """Add a resource at a fixed URI."""
@@ -329,12 +335,29 @@ class MCPKit:
         tool = self._tools.get(name)
         return None if tool is None else tool.input_schema
 
-    async def _on_list_tools(
-        self, ctx: Any, params: types.PaginatedRequestParams | None
-    ) -> types.ListToolsResult:
+    async def _on_list_tools(self, ctx: Any, params: types.PaginatedRequestParams) -> HandlerResult:
+        # Built as wire data (not models) so the SDK serialises it once, not twice.
         if self._tool_listing is None:
-            self._tool_listing = types.ListToolsResult(tools=[tool.to_mcp() for tool in self._tools.values()])
+            envelope = types.ListToolsResult(tools=[]).model_dump(
+                by_alias=True, mode="json", exclude_none=True
+            )
+            self._tool_listing = {**envelope, "tools": [tool.to_wire() for tool in self._tools.values()]}
         return self._tool_listing
+
+    async def _serve_cached_tool_listing(self, ctx: Any, call_next: CallNext) -> HandlerResult:
+        """Middleware: the SDK validates and serialises every result it sends, which for a large
+        listing costs more than building it; the serialised listing is kept per protocol version
+        until the tools change."""
+        if ctx.method != "tools/list" or (ctx.params or {}).get("cursor"):
+            return await call_next(ctx)
+        version = ctx.protocol_version
+        listing = self._wire_listings.get(version)
+        if listing is None:
+            result = await call_next(ctx)
+            if not isinstance(result, dict):
+                return result
+            listing = self._wire_listings[version] = result
+        return listing
 
     async def _on_call_tool(self, ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         with serving(ctx, self.forward_headers):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,16 +15,45 @@ import yaml
 from mcpkit_openapi.errors import OpenAPIError
 
 
-class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
-    """Safe YAML loading where mapping keys are kept as text (``200:`` is the response code ``"200"``)."""
+class _Loader(yaml.CSafeLoader):
+    """Safe YAML loading with the YAML 1.2 core schema (what OpenAPI asks for): only ``true`` and
+    ``false`` are booleans, no dates, no sexagesimal numbers (PyYAML's 1.1 rules read ``18:00`` as
+    1080 and ``2023-01-01`` as a date). Mapping keys are kept as text (``200:`` is the code "200")."""
+
+    yaml_implicit_resolvers = {}  # noqa: RUF012 - replaced, not extended: only the rules below
 
 
-def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+for _tag, _pattern, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$", "-+0123456789"),
+    (
+        "float",
+        r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$",
+        "-+0123456789.",
+    ),
+    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("merge", r"^<<$", "<"),
+):
+    _Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     return {
         _key(loader.construct_object(key, deep=True)): loader.construct_object(value, deep=True)
         for key, value in node.value
     }
+
+
+def _integer(loader: _Loader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith(("0o", "0x")):
+        return int(text, 0)
+    return int(text, 10)
+
+
+def _text(loader: _Loader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
 
 
 def _key(key: Any) -> Any:
@@ -33,6 +63,8 @@ def _key(key: Any) -> Any:
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_Loader.add_constructor("tag:yaml.org,2002:int", _integer)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _text)
 
 
 def parse_text(data: bytes | str, location: str) -> Any:
@@ -56,8 +88,10 @@ def load_document(spec: Any, *, timeout: float = 30.0) -> tuple[Mapping[str, Any
     ``spec`` is a mapping (used as is, never modified), a path (``str`` or ``os.PathLike``), an
     ``http(s)://`` URL (fetched), or the document text itself (JSON or YAML, several lines).
     """
+    if isinstance(spec, dict):
+        return spec, None
     if isinstance(spec, Mapping):
-        return _require_mapping(spec, "the document"), None
+        return _plain(spec), None
     if isinstance(spec, bytes):
         return _require_mapping(parse_text(spec, "the document"), "the document"), None
     if isinstance(spec, str) and spec.startswith(("http://", "https://")) and "\n" not in spec:
@@ -81,6 +115,15 @@ def load_document(spec: Any, *, timeout: float = 30.0) -> tuple[Mapping[str, Any
     raise TypeError(
         f"openapi_spec must be a mapping, a path, a URL or the document text, not {type(spec).__name__}"
     )
+
+
+def _plain(node: Any) -> Any:
+    """A copy of ``node`` made of dicts and lists, as parsers expect (JSON and YAML loaders give these)."""
+    if isinstance(node, Mapping):
+        return {key: _plain(value) for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_plain(value) for value in node]
+    return node
 
 
 def _require_mapping(document: Any, location: str) -> Mapping[str, Any]:

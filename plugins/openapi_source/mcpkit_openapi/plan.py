@@ -14,7 +14,7 @@ Raw binary bodies take base64 text.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -179,7 +179,7 @@ def _body_fields(body: RequestBody, definitions: Definitions) -> Schema | None:
         return None
     schema = resolve_local(body.schema, definitions, "input")
     properties = schema.get("properties")
-    if not isinstance(properties, Mapping) or not properties:
+    if not isinstance(properties, dict) or not properties:
         return None
     if schema.get("type", "object") != "object" or schema.get("additionalProperties") not in (None, False):
         return None
@@ -199,13 +199,13 @@ def _body_schema(body: RequestBody) -> Schema:
 
 
 def _is_file(schema: Any, body: RequestBody, name: str) -> bool:
-    if not isinstance(schema, Mapping):
+    if not isinstance(schema, dict):
         return False
     if schema.get("format") == "binary" or "contentMediaType" in schema:
         return True
     items = schema.get("items")
     encoding = body.encoding.get(name)
-    binary_items = isinstance(items, Mapping) and items.get("format") == "binary"
+    binary_items = isinstance(items, dict) and items.get("format") == "binary"
     return binary_items or (encoding is not None and bool(encoding.content_type) and not _textual(encoding))
 
 
@@ -229,10 +229,10 @@ def _references(node: Any) -> Iterator[str]:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, Mapping):
+        if isinstance(current, dict):
             ref = current.get("$ref")
             if isinstance(ref, str) and ref.startswith(DEFS_PREFIX):
                 yield ref[len(DEFS_PREFIX) :]
-            stack.extend(v for v in current.values() if isinstance(v, (Mapping, list)))
+            stack.extend(v for v in current.values() if isinstance(v, (dict, list)))
         elif isinstance(current, list):
-            stack.extend(v for v in current if isinstance(v, (Mapping, list)))
+            stack.extend(v for v in current if isinstance(v, (dict, list)))

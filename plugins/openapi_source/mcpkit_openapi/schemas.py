@@ -107,7 +107,7 @@ def resolve_pointer(document: Mapping[str, Any], ref: str) -> Any:
         raise LookupError(f"$ref {ref!r} is not a JSON pointer")
     for raw in path.split("/")[1:] if path else []:
         part = unescape(raw)
-        if isinstance(node, Mapping) and part in node:
+        if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
@@ -207,7 +207,7 @@ class SchemaConverter:
     def _convert(self, node: Any, direction: Direction, where: str, refs: set[str], depth: int) -> Schema:
         if depth > _MAX_DEPTH:
             raise OpenAPIError(where, "schema nested too deeply (more than 200 levels)")
-        if not isinstance(node, Mapping):
+        if not isinstance(node, dict):
             if node is not True:
                 self.warn(where, f"a schema must be an object, not {type(node).__name__}; any value accepted")
             return {}
@@ -251,7 +251,7 @@ class SchemaConverter:
                 else:
                     self.warn(here, f"'{key}' must be a non-empty list of schemas; ignored")
             elif key in _SUBSCHEMA_MAPS:
-                if isinstance(value, Mapping):
+                if isinstance(value, dict):
                     out[key] = {
                         k: self._sub(v, direction, f"{here}/{k}", refs, depth) for k, v in value.items()
                     }
@@ -296,13 +296,13 @@ class SchemaConverter:
         return self._convert(node, direction, where, refs, depth + 1)
 
     def _properties(self, value: Any, direction: Direction, where: str, refs: set[str], depth: int) -> Schema:
-        if not isinstance(value, Mapping):
+        if not isinstance(value, dict):
             self.warn(where, "'properties' must map names to schemas; ignored")
             return {}
         hidden = "readOnly" if direction == "input" else "writeOnly"
         properties: Schema = {}
         for name, schema in value.items():
-            if isinstance(schema, Mapping) and schema.get(hidden) is True:
+            if isinstance(schema, dict) and schema.get(hidden) is True:
                 continue
             properties[str(name)] = self._sub(schema, direction, f"{where}/{name}", refs, depth)
         return properties

@@ -361,3 +361,27 @@ async def test_recursive_and_composed_schemas_are_shared_definitions():
     async with Client(mcp) as client:
         [listed] = await client.list_tools()
     assert listed.input_schema == tool.input_schema
+
+
+def test_yaml_is_read_with_the_yaml_12_core_schema():
+    text = """
+openapi: 3.1.0
+info: {title: Dates, version: 1}
+paths:
+  /events:
+    get:
+      operationId: list_events
+      parameters:
+        - name: since
+          in: query
+          schema: {type: string, default: 2023-01-01, enum: [2023-01-01, 18:00, yes, on]}
+      responses:
+        200: {description: ok}
+"""
+    tool = MCPKit.from_openapi(openapi_spec=text, client=CLIENT).tools["list_events"]
+    # PyYAML's default (YAML 1.1) rules would give a date, the integer 1080 and two booleans here.
+    assert tool.input_schema["properties"]["since"] == {
+        "type": "string",
+        "default": "2023-01-01",
+        "enum": ["2023-01-01", "18:00", "yes", "on"],
+    }

@@ -169,7 +169,9 @@ async def test_resources_and_templates_from_route_maps(client, upstream):
         [item] = await mcp_client.read_resource("resource://get_item/42")
         assert json.loads(item.text) == {"id": 42, "name": "x"}
         assert upstream.last.path == "/api/items/42"
-        with pytest.raises(MCPError, match=re.escape('GET /api/items/0 returned 404 Not Found: {"detail":"no item 0"}')):
+        with pytest.raises(
+            MCPError, match=re.escape('GET /api/items/0 returned 404 Not Found: {"detail":"no item 0"}')
+        ):
             await mcp_client.read_resource("resource://get_item/0")
         with pytest.raises(MCPError, match="invalid resource URI: item_id: 'abc' is not of type 'integer'"):
             await mcp_client.read_resource("resource://get_item/abc")

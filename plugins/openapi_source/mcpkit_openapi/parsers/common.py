@@ -237,7 +237,7 @@ def servers(nodes: Any) -> list[ServerInfo]:
     """The document's servers (invalid entries left out)."""
     result = []
     for node in nodes if isinstance(nodes, list) else []:
-        if not isinstance(node, Mapping) or not isinstance(node.get("url"), str):
+        if not isinstance(node, dict) or not isinstance(node.get("url"), str):
             continue
         variables = {
             name: ServerVariable(
@@ -246,7 +246,7 @@ def servers(nodes: Any) -> list[ServerInfo]:
                 description=variable.get("description"),
             )
             for name, variable in (node.get("variables") or {}).items()
-            if isinstance(variable, Mapping)
+            if isinstance(variable, dict)
         }
         result.append(ServerInfo(node["url"], node.get("description"), variables))
     return result
@@ -255,8 +255,8 @@ def servers(nodes: Any) -> list[ServerInfo]:
 def encodings(node: Any) -> dict[str, Encoding]:
     """Property encodings of a form or multipart media type object."""
     result = {}
-    for name, value in (node or {}).items() if isinstance(node, Mapping) else ():
-        if isinstance(value, Mapping):
+    for name, value in (node or {}).items() if isinstance(node, dict) else ():
+        if isinstance(value, dict):
             result[str(name)] = Encoding(
                 content_type=value.get("contentType"),
                 style=value.get("style"),

@@ -39,9 +39,9 @@ class ExperimentalParser:
         converter = SchemaConverter(doc, warnings)
         reader = _Reader(doc, converter)
         raw_info = doc.get("info")
-        info: Mapping[str, Any] = raw_info if isinstance(raw_info, Mapping) else {}
+        info: Mapping[str, Any] = raw_info if isinstance(raw_info, dict) else {}
         paths = doc.get("paths", {})
-        if not isinstance(paths, Mapping):
+        if not isinstance(paths, dict):
             raise OpenAPIError("#/paths", "'paths' must be an object")
         parsed = ParsedDocument(
             openapi_version=version,
@@ -56,7 +56,7 @@ class ExperimentalParser:
         for path, raw_item in paths.items():
             item_where = pointer("paths", path)
             item = reader.resolve(raw_item, item_where)
-            if not isinstance(item, Mapping):
+            if not isinstance(item, dict):
                 converter.warn(item_where, "a path item must be an object; ignored")
                 continue
             for method in METHODS:
@@ -81,7 +81,7 @@ class _Reader:
     def resolve(self, node: Any, where: str) -> Any:
         """Follow ``$ref`` chains (of parameters, bodies, responses, path items)."""
         seen: set[str] = set()
-        while isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str):
             ref = node["$ref"]
             if ref in seen:
                 raise OpenAPIError(where, f"$ref cycle through {ref!r}")
@@ -94,13 +94,13 @@ class _Reader:
         return node
 
     def operation(self, path: str, method: str, item: Mapping[str, Any], operation: Any, where: str) -> Any:
-        if not isinstance(operation, Mapping):
+        if not isinstance(operation, dict):
             raise OpenAPIError(where, "an operation must be an object")
         shared = self.parameters(item.get("parameters"), pointer(*_split(where)[:-1], "parameters"))
         own = self.parameters(operation.get("parameters"), f"{where}/parameters")
         body = operation.get("requestBody")
         responses = operation.get("responses") or {}
-        if not isinstance(responses, Mapping):
+        if not isinstance(responses, dict):
             raise OpenAPIError(f"{where}/responses", "'responses' must be an object")
         tags = operation.get("tags") or []
         return assemble(
@@ -130,7 +130,7 @@ class _Reader:
         for index, raw in enumerate(nodes):
             here = f"{where}/{index}"
             node = self.resolve(raw, here)
-            if not isinstance(node, Mapping) or not isinstance(node.get("name"), str) or "in" not in node:
+            if not isinstance(node, dict) or not isinstance(node.get("name"), str) or "in" not in node:
                 raise OpenAPIError(here, "a parameter needs a 'name' and an 'in'")
             specs.append(
                 ParameterSpec(
@@ -150,17 +150,17 @@ class _Reader:
         return specs
 
     def content(self, node: Any) -> dict[str, MediaSpec] | None:
-        if not isinstance(node, Mapping):
+        if not isinstance(node, dict):
             return None
         return {
             str(media_type): MediaSpec(media.get("schema"), encodings(media.get("encoding")))
             for media_type, media in node.items()
-            if isinstance(media, Mapping)
+            if isinstance(media, dict)
         }
 
     def body(self, raw: Any, where: str) -> BodySpec:
         node = self.resolve(raw, where)
-        if not isinstance(node, Mapping):
+        if not isinstance(node, dict):
             raise OpenAPIError(where, "a request body must be an object")
         return BodySpec(
             content=self.content(node.get("content")) or {},
@@ -171,7 +171,7 @@ class _Reader:
 
     def response(self, status: Any, raw: Any, where: str) -> ResponseSpec:
         node = self.resolve(raw, where)
-        if not isinstance(node, Mapping):
+        if not isinstance(node, dict):
             raise OpenAPIError(where, "a response must be an object")
         return ResponseSpec(
             status=response_status(status, where, self.converter),
