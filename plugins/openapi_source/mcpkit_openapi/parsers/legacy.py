@@ -112,6 +112,8 @@ class _PathItem(_Model):
 
 
 class _Info(_Model):
+    model_config = ConfigDict(coerce_numbers_to_str=True)  # `version: 1.0` is common in YAML documents
+
     title: str
     version: str
     description: str | None = None
