@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 from mcpkit import MCPKit
 from mcpkit.plugins import get_plugin_host
@@ -78,3 +81,36 @@ def test_bad_options(mcp, options, error, message):
 def test_run_rejects_bad_options_before_serving(mcp):
     with pytest.raises(TypeError, match="does not take 'prot'"):
         mcp.run(transport="http", prot=8000)
+
+
+async def test_session_and_body_limits_reach_the_sdk(serve, server):
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    headers = {"accept": "application/json, text/event-stream"}
+    app = server.http_app(json_response=True, max_sessions=1, max_request_body_size=2000)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+        first = await http.post("/mcp", json=initialize, headers=headers)
+        assert first.status_code == 200
+        assert first.headers["content-type"].startswith("application/json")
+        assert (await http.post("/mcp", json=initialize, headers=headers)).status_code == 503
+        too_big = {**initialize, "padding": "x" * 2000}
+        assert (await http.post("/mcp", json=too_big, headers=headers)).status_code == 413
+
+
+async def test_middleware_wraps_the_app(serve, server):
+    origin = "http://localhost:5173"
+    cors = Middleware(CORSMiddleware, allow_origins=[origin], allow_methods=["POST"], allow_headers=["*"])
+    async with serve(server.http_app(middleware=[cors])) as url, httpx.AsyncClient(base_url=url) as http:
+        preflight = await http.options(
+            "/mcp", headers={"origin": origin, "access-control-request-method": "POST"}
+        )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == origin

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 from anyio.abc import Process
 
@@ -115,11 +116,14 @@ async def test_run_async_stops_gracefully_when_cancelled():
 
     port = free_port()
     async with anyio.create_task_group() as tasks:
-        tasks.start_soon(lambda: mcp.run_async(transport="http", port=port, log_level="warning"))
+        options = {"port": port, "log_level": "warning", "uvicorn_config": {"server_header": False}}
+        tasks.start_soon(lambda: mcp.run_async(transport="http", **options))
         with anyio.fail_after(10):
             await started.wait()
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
             assert (await client.call_tool("ping")).data == "pong"
+        async with httpx.AsyncClient() as http:
+            assert "server" not in (await http.get(f"http://127.0.0.1:{port}/mcp")).headers
         tasks.cancel_scope.cancel()
     assert events == ["start", "stop"]
     with socket.socket() as sock:
