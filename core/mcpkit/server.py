@@ -17,6 +17,7 @@ from mcp.server.context import CallNext, HandlerResult
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
+from mcpkit.allocation import gc_paused
 from mcpkit.components import Resource, ResourceTemplate, Tool, error_result, resource_contents
 from mcpkit.context import serving
 from mcpkit.exceptions import ResourceError, ToolError
@@ -353,7 +354,8 @@ class MCPKit:
         version = ctx.protocol_version
         listing = self._wire_listings.get(version)
         if listing is None:
-            result = await call_next(ctx)
+            with gc_paused():
+                result = await call_next(ctx)
             if not isinstance(result, dict):
                 return result
             listing = self._wire_listings[version] = result

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     """Incoming HTTP headers that generated tools forward to the API (none by default)."""
 
     output_schemas: Literal["compact", "full", "none"] = "compact"
-    """Output schemas of generated tools: ``compact`` (about 4 KB of definitions each, the rest
+    """Output schemas of generated tools: ``compact`` (about 3 KB of definitions each, the rest
     generalised), ``full`` (every definition reached) or ``none``."""
 
     mask_error_details: bool = False

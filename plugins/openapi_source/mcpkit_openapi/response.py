@@ -31,7 +31,7 @@ EXCERPT_CHARS = 2000
 OutputSchemas = Literal["compact", "full", "none"]
 
 
-COMPACT_BUDGET = 4_000
+COMPACT_BUDGET = 3_000
 """Bytes of definitions a compact output schema carries before the rest become stubs."""
 
 
@@ -40,7 +40,7 @@ def output_schema(
 ) -> Schema | None:
     """What a success returns, as JSON Schema (with its ``$defs``); ``None`` if no success is JSON.
 
-    ``policy``: ``"compact"`` keeps about 4 KB of definitions per tool, nearest first, and replaces
+    ``policy``: ``"compact"`` keeps about 3 KB of definitions per tool, nearest first, and replaces
     the rest by stubs that keep only their type (more general, never narrower); ``"full"`` keeps
     every definition reached; ``"none"`` declares no output schema.
     """

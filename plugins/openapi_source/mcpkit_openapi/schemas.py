@@ -139,6 +139,7 @@ class SchemaConverter:
         self._converted: dict[tuple[str, Direction], Schema] = {}
         self._references: dict[tuple[str, Direction], frozenset[str]] = {}
         self._sizes: dict[tuple[str, Direction], int] = {}
+        self._resolvable: set[str] = set()
         self._owner: str | None = None
 
     # Definitions protocol
@@ -311,11 +312,13 @@ class SchemaConverter:
         if not isinstance(value, str):
             self.warn(where, "'$ref' must be a string; any value accepted")
             return None
-        try:
-            resolve_pointer(self._document, value)
-        except LookupError as exc:
-            self.warn(where, f"{exc}; any value accepted")
-            return None
+        if value not in self._resolvable:
+            try:
+                resolve_pointer(self._document, value)
+            except LookupError as exc:
+                self.warn(where, f"{exc}; any value accepted")
+                return None
+            self._resolvable.add(value)
         name = self._register(value)
         refs.add(name)
         return DEFS_PREFIX + name

@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 import httpx
 
 from mcpkit import MCPKit, Resource, Route, RouteMap, Settings, Tool
+from mcpkit.allocation import gc_paused
 from mcpkit.plugins import get_plugin_host
 from mcpkit.routing import RouteMapFn
 from mcpkit.sources import PlannedRoute, plan_routes
@@ -67,6 +68,7 @@ def select_parser(name: str | None, settings: Settings) -> Parser:
     return parser
 
 
+@gc_paused()
 def convert(
     openapi_spec: Any,
     client: httpx.AsyncClient | None = None,
@@ -84,7 +86,10 @@ def convert(
     output_schemas: OutputSchemas | None = None,
     settings: Settings | None = None,
 ) -> Conversion:
-    """Convert a document (mapping, path, URL or text) into components calling the API through ``client``."""
+    """Convert a document (mapping, path, URL or text) into components calling the API through ``client``.
+
+    The garbage collector is paused meanwhile (see :mod:`mcpkit.allocation`).
+    """
     settings = settings if settings is not None else Settings()
     document, location = load_document(openapi_spec)
     parsed = select_parser(parser, settings).parse(document)
@@ -173,6 +178,7 @@ def base_url(servers: list[ServerInfo], location: str | None) -> str:
 class OpenAPISource:
     """The ``openapi`` source: ``MCPKit.from_openapi(openapi_spec=..., client=..., **options)``."""
 
+    @gc_paused()
     def build(
         self,
         server_class: type[ServerT],
