@@ -403,12 +403,15 @@ class MCPKit:
         transport_class = get_plugin_host().transports.get(transport)
         await transport_class(**options).serve(self)
 
-    def http_app(self, path: str = "/mcp", transport: str = "http", **options: Any) -> Any:
+    def http_app(self, path: str | None = None, transport: str = "http", **options: Any) -> Any:
         """An ASGI app serving this server at ``path``, with a ``lifespan`` the host app must run.
 
-        Needs ``mcpkit[http]``; ``options`` go to the transport (``stateless``, ``json_response``, ...).
+        Needs ``mcpkit[http]``. ``path`` defaults to the transport's own (``/mcp`` for ``http``,
+        ``/sse`` for ``sse``); ``options`` go to the transport (``stateless``, ``json_response``, ...).
         """
         transport_class = get_plugin_host().transports.get(transport)
         if not issubclass(transport_class, ASGITransport):
             raise ValueError(f"transport {transport!r} cannot be mounted as an ASGI app")
-        return transport_class(path=path, **options).app(self)
+        if path is not None:
+            options["path"] = path
+        return transport_class(**options).app(self)

@@ -35,6 +35,11 @@ def test_an_app_carries_routes_and_lifespan(mcp):
     assert [route.path for route in sse.routes] == ["/events", "/events/messages"]
 
 
+def test_each_transport_has_its_own_default_path(mcp):
+    assert [route.path for route in mcp.http_app().routes] == ["/mcp"]
+    assert [route.path for route in mcp.http_app(transport="sse").routes] == ["/sse", "/messages"]
+
+
 @pytest.mark.parametrize(
     ("options", "error", "message"),
     [
