@@ -12,18 +12,19 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
-def python_blocks() -> list[tuple[str, str]]:
-    blocks = []
-    for document in DOCUMENTS:
-        for index, match in enumerate(BLOCK.finditer(document.read_text())):
-            blocks.append((f"{document.relative_to(ROOT)}#{index + 1}", match.group(1)))
-    return blocks
+def python_blocks(document: Path) -> list[tuple[str, str]]:
+    text = document.read_text()
+    where = document.relative_to(ROOT)
+    return [(f"{where} block {i + 1}", match.group(1)) for i, match in enumerate(BLOCK.finditer(text))]
 
 
-@pytest.mark.parametrize(("where", "code"), python_blocks(), ids=[w for w, _ in python_blocks()])
-def test_python_blocks_run(where, code, tmp_path, monkeypatch):
+@pytest.mark.parametrize("document", DOCUMENTS, ids=[str(d.relative_to(ROOT)) for d in DOCUMENTS])
+def test_python_blocks_run(document, tmp_path, monkeypatch):
+    """The blocks of one page run in order in one namespace, as a reader would run them."""
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, where, "exec"), {"__name__": "__docs__"})
+    namespace = {"__name__": "__docs__"}
+    for where, code in python_blocks(document):
+        exec(compile(code, where, "exec"), namespace)
 
 
 def test_ci_runs_the_readme_test_command():
