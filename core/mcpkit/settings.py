@@ -5,7 +5,7 @@ Every field can be set as ``MCPKIT_<FIELD_NAME>``; list fields take comma-separa
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     output_schemas: Literal["compact", "full", "none"] = "compact"
     """Output schemas of generated tools: ``compact`` (about 3 KB of definitions each, the rest
     generalised), ``full`` (every definition reached) or ``none``."""
+
+    auth: dict[str, Any] = Field(default_factory=dict, repr=False)
+    """Credentials for OpenAPI security schemes, by scheme name (``MCPKIT_AUTH`` as JSON), merged under
+    the ``auth=`` option of ``from_openapi``/``from_fastapi``. Never shown in reprs."""
 
     mask_error_details: bool = False
     """Hide the text of unexpected exceptions from clients (they are still logged)."""

@@ -26,6 +26,7 @@ from mcpkit import MCPType, Resource, ResourceError, ResourceTemplate, Tool, Too
 from mcpkit.context import forwarded_headers
 from mcpkit.schema import argument_errors, compile_validator
 from mcpkit.sources import PlannedRoute
+from mcpkit_openapi.credentials import Credentials, Selection
 from mcpkit_openapi.errors import ConversionWarning
 from mcpkit_openapi.model import Definitions, Operation, Schema
 from mcpkit_openapi.plan import RequestPlan, plan_operation, resolve_local
@@ -37,27 +38,63 @@ Component = Tool | Resource | ResourceTemplate
 _VARIABLE_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
 
-@dataclass
-class Caller:
-    """Sends the request of one operation and reads its response."""
+@dataclass(frozen=True)
+class Access:
+    """How one operation reaches the API: client, base URL, credentials, timeout."""
 
     client: httpx.AsyncClient
+    credentials: Credentials
+    selection: Selection
+    base_url: str | None = None
+    """An absolute base URL for this operation (its own ``servers``), else the client's."""
+    timeout: float | None = None
+
+
+@dataclass
+class Caller:
+    """Sends the request of one operation and reads its response. Error texts never carry secrets."""
+
     plan: RequestPlan
     reader: ResponseReader
-    timeout: float | None
+    access: Access
 
-    async def send(self, arguments: Mapping[str, Any]) -> httpx.Response:
-        """Build, send and read the request; transport failures raise :class:`~mcpkit.ToolError`."""
-        request = build_request(self.client, self.plan, arguments, forwarded_headers())
+    async def tool_result(self, arguments: Mapping[str, Any]) -> ToolResult:
+        """Call the operation; every failure raises :class:`~mcpkit.ToolError`."""
+        try:
+            return self.reader.tool_result(await self._send(arguments))
+        except ToolError as exc:
+            raise ToolError(self.access.credentials.mask(str(exc))) from None
+
+    async def resource_value(self, arguments: Mapping[str, Any], mime_type: str | None) -> Any:
+        """Read the operation as a resource; every failure raises :class:`~mcpkit.ResourceError`."""
+        try:
+            return self.reader.resource_value(await self._send(arguments), mime_type)
+        except ToolError as exc:
+            raise ResourceError(self.access.credentials.mask(str(exc))) from None
+
+    async def _send(self, arguments: Mapping[str, Any]) -> httpx.Response:
+        access = self.access
+        if access.selection.missing:
+            raise ToolError(access.selection.missing)
+        response = await self._send_once(arguments)
+        if response.status_code == 401 and access.credentials.uses_tokens(access.selection):
+            access.credentials.forget_tokens()
+            response = await self._send_once(arguments)
+        return response
+
+    async def _send_once(self, arguments: Mapping[str, Any]) -> httpx.Response:
+        access = self.access
+        request = build_request(access.client, self.plan, arguments, forwarded_headers(), access.base_url)
         deadline: AbstractContextManager[Any] = nullcontext()
-        if self.timeout is not None:
-            request.extensions["timeout"] = httpx.Timeout(self.timeout).as_dict()
-            deadline = anyio.fail_after(self.timeout)
+        if access.timeout is not None:
+            request.extensions["timeout"] = httpx.Timeout(access.timeout).as_dict()
+            deadline = anyio.fail_after(access.timeout)
         try:
             with deadline:
-                return await self.client.send(request)
+                await access.credentials.apply(access.client, request, access.selection)
+                return await access.client.send(request)
         except (TimeoutError, httpx.TimeoutException):
-            limit = f" after {self.timeout:g} s" if self.timeout is not None else ""
+            limit = f" after {access.timeout:g} s" if access.timeout is not None else ""
             raise ToolError(f"{self.plan.method} {request.url.path} timed out{limit}") from None
         except httpx.HTTPError as exc:
             raise ToolError(
@@ -69,9 +106,8 @@ def build_component(
     planned: PlannedRoute,
     operation: Operation,
     definitions: Definitions,
-    client: httpx.AsyncClient,
+    access: Access,
     *,
-    timeout: float | None,
     tags: frozenset[str],
     detailed_descriptions: bool,
     output_schemas: OutputSchemas,
@@ -81,7 +117,7 @@ def build_component(
     the request plan behind it."""
     plan = plan_operation(operation, definitions)
     reader = ResponseReader(operation, output_schema(operation, definitions, output_schemas))
-    caller = Caller(client, plan, reader, timeout)
+    caller = Caller(plan, reader, access)
     description = describe(operation, plan, detailed_descriptions)
     all_tags = frozenset(operation.tags) | planned.mcp_tags | tags
     mcp_type = planned.mcp_type
@@ -126,7 +162,7 @@ def build_component(
         ), plan
 
     async def run(arguments: dict[str, Any]) -> ToolResult:
-        return reader.tool_result(await caller.send(arguments))
+        return await caller.tool_result(arguments)
 
     return Tool(
         name=planned.name,
@@ -171,10 +207,7 @@ def describe(operation: Operation, plan: RequestPlan, detailed: bool) -> str | N
 
 def _resource_reader(caller: Caller, mime_type: str | None) -> Any:
     async def read() -> Any:
-        try:
-            return caller.reader.resource_value(await caller.send({}), mime_type)
-        except ToolError as exc:
-            raise ResourceError(str(exc)) from None
+        return await caller.resource_value({}, mime_type)
 
     return read
 
@@ -222,10 +255,7 @@ def _template(name: str, caller: Caller, mime_type: str | None, definitions: Def
     arguments = _Arguments(plan, definitions, variables)
 
     async def read(values: dict[str, Any]) -> Any:
-        try:
-            return caller.reader.resource_value(await caller.send(arguments.convert(values)), mime_type)
-        except ToolError as exc:
-            raise ResourceError(str(exc)) from None
+        return await caller.resource_value(arguments.convert(values), mime_type)
 
     return read, uri
 

@@ -67,23 +67,6 @@ class Response:
 
 
 @dataclass(frozen=True, slots=True)
-class Operation:
-    """One HTTP operation of the document."""
-
-    method: str
-    path: str
-    pointer: str
-    operation_id: str | None = None
-    summary: str | None = None
-    description: str | None = None
-    tags: tuple[str, ...] = ()
-    deprecated: bool = False
-    parameters: tuple[Parameter, ...] = ()
-    request_body: RequestBody | None = None
-    responses: tuple[Response, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class ServerVariable:
     """A variable of a server URL template."""
 
@@ -99,6 +82,51 @@ class ServerInfo:
     url: str
     description: str | None = None
     variables: Mapping[str, ServerVariable] = field(default_factory=dict)
+
+
+Requirement = dict[str, tuple[str, ...]]
+"""One security requirement: scheme name -> scopes. ``{}`` allows anonymous access."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityScheme:
+    """A security scheme of the document (``components.securitySchemes``)."""
+
+    name: str
+    type: str
+    """``apiKey``, ``http``, ``oauth2``, ``openIdConnect`` or ``mutualTLS``."""
+    location: str | None = None
+    """apiKey: ``header``, ``query`` or ``cookie``."""
+    parameter: str | None = None
+    """apiKey: the header, query parameter or cookie name."""
+    scheme: str | None = None
+    """http: ``bearer``, ``basic``, ..."""
+    flows: tuple[str, ...] = ()
+    """oauth2: the flows the document offers."""
+    token_url: str | None = None
+    """oauth2: the ``tokenUrl`` of the clientCredentials flow."""
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One HTTP operation of the document."""
+
+    method: str
+    path: str
+    pointer: str
+    operation_id: str | None = None
+    summary: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    deprecated: bool = False
+    parameters: tuple[Parameter, ...] = ()
+    request_body: RequestBody | None = None
+    responses: tuple[Response, ...] = ()
+    security: tuple[Requirement, ...] | None = None
+    """The operation's own ``security`` (``()`` means none needed); ``None`` inherits the document's."""
+    servers: tuple[ServerInfo, ...] = ()
+    """Servers of the operation or its path item, overriding the document's; empty: the document's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +157,10 @@ class Definitions(Protocol):
         """Length of the definition's JSON text (its references count as pointers)."""
         ...
 
+    def general(self, name: str, direction: Direction) -> Schema:
+        """The definition relaxed so that it stays a generalisation when parts of it become stubs."""
+        ...
+
     def stub(self, name: str, direction: Direction) -> Schema:
         """A generalisation of the definition: its ``type`` and description only, no references."""
         ...
@@ -145,5 +177,8 @@ class ParsedDocument:
     servers: list[ServerInfo]
     operations: list[Operation]
     definitions: Definitions
+    security_schemes: dict[str, SecurityScheme] = field(default_factory=dict)
+    security: tuple[Requirement, ...] = ()
+    """The document's default security requirements (empty: none)."""
     skipped: list[SkippedOperation] = field(default_factory=list)
     warnings: list[ConversionWarning] = field(default_factory=list)

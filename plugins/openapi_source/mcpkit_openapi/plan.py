@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from mcpkit_openapi.model import Definitions, Direction, Operation, Parameter, RequestBody, Schema
 from mcpkit_openapi.parsers.common import is_json
-from mcpkit_openapi.schemas import DEFS_PREFIX
+from mcpkit_openapi.schemas import DEFS_PREFIX, generalize
 
 BindingKind = Literal["path", "query", "header", "cookie", "body", "field"]
 
@@ -140,25 +140,33 @@ def with_definitions(
     """``schema`` with a ``$defs`` holding the definitions it reaches, nearest first.
 
     With a ``budget`` (bytes of JSON), definitions that would exceed it are replaced by a stub that
-    keeps only their ``type`` and description: the schema gets more general, never narrower.
+    keeps only their ``type`` and description, and the rest is relaxed where a stub could otherwise
+    change the result (``oneOf`` becomes ``anyOf``, ...): the schema gets more general, never narrower.
     """
     pending = deque(sorted(set(_references(schema))))
     if not pending:
         return schema
     size = 0
-    defs: Schema = {}
+    kept: list[str] = []
+    stubs: Schema = {}
+    seen: set[str] = set()
     while pending:
         name = pending.popleft()
-        if name in defs:
+        if name in seen:
             continue
+        seen.add(name)
         cost = definitions.size(name, direction)
         if budget is None or size + cost <= budget:
-            defs[name] = definitions.get(name, direction)
+            kept.append(name)
             size += cost
-            pending.extend(sorted(definitions.references(name, direction) - defs.keys()))
+            pending.extend(sorted(definitions.references(name, direction) - seen))
         else:
-            defs[name] = definitions.stub(name, direction)
-    return {**schema, "$defs": dict(sorted(defs.items()))}
+            stubs[name] = definitions.stub(name, direction)
+    if not stubs:
+        defs = {name: definitions.get(name, direction) for name in kept}
+        return {**schema, "$defs": dict(sorted(defs.items()))}
+    defs = {name: definitions.general(name, direction) for name in kept} | stubs
+    return {**generalize(schema), "$defs": dict(sorted(defs.items()))}
 
 
 def resolve_local(schema: Schema, definitions: Definitions, direction: Direction) -> Schema:

@@ -32,8 +32,10 @@ def build_request(
     plan: RequestPlan,
     arguments: Mapping[str, Any],
     headers: Mapping[str, str] | None = None,
+    base_url: str | None = None,
 ) -> httpx.Request:
-    """The request for ``plan`` with ``arguments`` (already validated against the input schema)."""
+    """The request for ``plan`` with ``arguments`` (already validated against the input schema),
+    sent to ``base_url`` when given, else to the client's own base URL."""
     path = plan.path
     query: list[tuple[str, str | int | float | bool | None]] = []
     request_headers: dict[str, str] = dict(headers or {})
@@ -78,7 +80,7 @@ def build_request(
             request_headers["Content-Type"] = "application/json" if media_type == "*/*" else media_type
     return client.build_request(
         plan.method,
-        path,
+        base_url.rstrip("/") + path if base_url else path,
         params=query or None,
         headers=request_headers,
         content=content,

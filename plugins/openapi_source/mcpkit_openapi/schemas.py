@@ -139,6 +139,7 @@ class SchemaConverter:
         self._converted: dict[tuple[str, Direction], Schema] = {}
         self._references: dict[tuple[str, Direction], frozenset[str]] = {}
         self._sizes: dict[tuple[str, Direction], int] = {}
+        self._general: dict[tuple[str, Direction], Schema] = {}
         self._resolvable: set[str] = set()
         self._owner: str | None = None
 
@@ -174,6 +175,14 @@ class SchemaConverter:
         if size is None:
             size = self._sizes[key] = len(orjson.dumps(self.get(name, direction)))
         return size
+
+    def general(self, name: str, direction: Direction) -> Schema:
+        """The definition with every constraint that is not monotone relaxed (see :func:`generalize`)."""
+        key = (name, direction)
+        general = self._general.get(key)
+        if general is None:
+            general = self._general[key] = generalize(self.get(name, direction))
+        return general
 
     def stub(self, name: str, direction: Direction) -> Schema:
         """The definition's ``type``, ``title`` and ``description`` only: accepts all it accepts."""
@@ -333,6 +342,32 @@ class SchemaConverter:
             out["type"] = value
         else:
             self.warn(where, f"unknown type {value!r} ignored")
+
+
+_NOT_MONOTONE = frozenset({"not", "if", "then", "else", "unevaluatedProperties", "unevaluatedItems"})
+
+
+def generalize(schema: Any) -> Any:
+    """A copy of ``schema`` that stays a generalisation when parts of it are replaced by more general
+    schemas: ``oneOf`` becomes ``anyOf`` (two relaxed branches may both match) and the keywords whose
+    result can flip when a subschema accepts more (``not``, ``if``/``then``/``else``, ``unevaluated*``)
+    are dropped. Everything the original accepts, the copy accepts."""
+    if isinstance(schema, list):
+        return [generalize(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    general: Schema = {}
+    for key, value in schema.items():
+        if key in _NOT_MONOTONE:
+            continue
+        if key in ("enum", "const", "default", "examples", "required"):
+            general[key] = value
+        else:
+            general["anyOf" if key == "oneOf" else key] = generalize(value)
+    if "oneOf" in schema and "anyOf" in schema:
+        general["allOf"] = [*general.get("allOf", []), {"anyOf": generalize(schema["anyOf"])}]
+        general["anyOf"] = generalize(schema["oneOf"])
+    return general
 
 
 def _nullable(schema: Schema) -> Schema:

@@ -6,11 +6,12 @@ skipped and what it tolerated; :class:`OpenAPISource` wraps it into a server.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
-from urllib.parse import urljoin
 
 import httpx
 
@@ -18,14 +19,16 @@ from mcpkit import MCPKit, Resource, Route, RouteMap, Settings, Tool
 from mcpkit.allocation import gc_paused
 from mcpkit.plugins import get_plugin_host
 from mcpkit.routing import RouteMapFn
-from mcpkit.sources import PlannedRoute, plan_routes
-from mcpkit_openapi.components import Component, build_component
-from mcpkit_openapi.errors import ConversionWarning, OpenAPIError
+from mcpkit.sources import plan_routes
+from mcpkit_openapi.components import Access, Component, build_component
+from mcpkit_openapi.credentials import Credentials, Security
+from mcpkit_openapi.errors import ConversionWarning
 from mcpkit_openapi.loader import load_document
-from mcpkit_openapi.model import Operation, ParsedDocument, ServerInfo, SkippedOperation
+from mcpkit_openapi.model import Operation, ParsedDocument, SkippedOperation
 from mcpkit_openapi.parsers import Parser
 from mcpkit_openapi.plan import RequestPlan
 from mcpkit_openapi.response import OutputSchemas
+from mcpkit_openapi.servers import Servers
 
 logger = logging.getLogger("mcpkit_openapi")
 
@@ -68,33 +71,72 @@ def select_parser(name: str | None, settings: Settings) -> Parser:
     return parser
 
 
+@dataclass(frozen=True, kw_only=True)
+class ConversionOptions:
+    """The options of :func:`convert` and ``MCPKit.from_openapi`` (docs/openapi.md explains each)."""
+
+    route_maps: Sequence[RouteMap] = ()
+    route_map_fn: RouteMapFn | None = None
+    mcp_component_fn: ComponentFn | None = None
+    mcp_names: Mapping[str, str] | None = None
+    tags: Iterable[str] = ()
+    timeout: float | None = None
+    parser: str | None = None
+    name_strategy: str | None = None
+    route_mappers: Sequence[str] | None = None
+    detailed_descriptions: bool = False
+    output_schemas: OutputSchemas | None = None
+    auth: Mapping[str, Any] | None = None
+    server_url: str | None = None
+    server_variables: Mapping[str, str] | None = None
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Every option name."""
+        return [f.name for f in fields(cls)]
+
+
+def unknown_options(unknown: Iterable[str], valid: Iterable[str]) -> TypeError:
+    """A ``TypeError`` naming unknown options, with a close match and the valid ones."""
+    valid = sorted(valid)
+    described = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, valid, n=1)
+        described.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return TypeError(f"unknown option {', '.join(described)}; valid options: {', '.join(valid)}")
+
+
 @gc_paused()
 def convert(
     openapi_spec: Any,
     client: httpx.AsyncClient | None = None,
     *,
-    route_maps: Sequence[RouteMap] | None = None,
-    route_map_fn: RouteMapFn | None = None,
-    mcp_component_fn: ComponentFn | None = None,
-    mcp_names: Mapping[str, str] | None = None,
-    tags: Iterable[str] = (),
-    timeout: float | None = None,
-    parser: str | None = None,
-    name_strategy: str | None = None,
-    route_mappers: Sequence[str] | None = None,
-    detailed_descriptions: bool = False,
-    output_schemas: OutputSchemas | None = None,
     settings: Settings | None = None,
+    **options: Any,
 ) -> Conversion:
-    """Convert a document (mapping, path, URL or text) into components calling the API through ``client``.
+    """Convert a document (mapping, path, URL or text) into components calling the API.
 
-    The garbage collector is paused meanwhile (see :mod:`mcpkit.allocation`).
+    ``options`` are those of :class:`ConversionOptions`. Without a ``client``, one is made for the
+    document's server (``timeout`` applies to it). The garbage collector is paused meanwhile (see
+    :mod:`mcpkit.allocation`).
     """
-    settings = settings if settings is not None else Settings()
+    unknown = set(options) - set(ConversionOptions.names())
+    if unknown:
+        raise unknown_options(unknown, ConversionOptions.names())
+    return _convert(openapi_spec, client, settings or Settings(), ConversionOptions(**options))
+
+
+def _convert(
+    openapi_spec: Any, client: httpx.AsyncClient | None, settings: Settings, options: ConversionOptions
+) -> Conversion:
     document, location = load_document(openapi_spec)
-    parsed = select_parser(parser, settings).parse(document)
+    parsed = select_parser(options.parser, settings).parse(document)
+    servers = Servers(parsed, location, options.server_url, options.server_variables)
+    own_client = client is None
     if client is None:
-        client = httpx.AsyncClient(base_url=base_url(parsed.servers, location), timeout=timeout or 30.0)
+        client = httpx.AsyncClient(base_url=servers.base_url(()), timeout=options.timeout or 30.0)
+    credentials = Credentials(parsed.security_schemes, {**settings.auth, **(options.auth or {})})
+    security = Security(parsed, credentials, assume_client_auth=not own_client)
     routes = [
         Route(
             op.method,
@@ -111,68 +153,43 @@ def convert(
         routes,
         settings=settings,
         plugins=get_plugin_host(),
-        route_maps=list(route_maps or ()),
-        route_map_fn=route_map_fn,
-        mcp_names=mcp_names,
-        name_strategy=name_strategy,
-        route_mappers=route_mappers,
+        route_maps=list(options.route_maps),
+        route_map_fn=options.route_map_fn,
+        mcp_names=options.mcp_names,
+        name_strategy=options.name_strategy,
+        route_mappers=options.route_mappers,
     )
     conversion = Conversion(parsed)
     kept = {id(p.route) for p in planned}
     conversion.excluded = [route for route in routes if id(route) not in kept]
-    policy = output_schemas or settings.output_schemas
+    policy = options.output_schemas or settings.output_schemas
+    tags = frozenset(options.tags)
     for entry in planned:
-        conversion.components.append(
-            _component(entry, parsed, client, timeout, tags, detailed_descriptions, policy)
+        operation: Operation = entry.route.extra["operation"]
+        access = Access(
+            client=client,
+            credentials=credentials,
+            selection=security.selection(operation),
+            base_url=servers.base_url(operation.servers) if own_client and operation.servers else None,
+            timeout=options.timeout,
         )
-    if mcp_component_fn is not None:
+        component, plan = build_component(
+            entry,
+            operation,
+            parsed.definitions,
+            access,
+            tags=tags,
+            detailed_descriptions=options.detailed_descriptions,
+            output_schemas=policy,
+            warnings=parsed.warnings,
+        )
+        conversion.components.append(ConvertedComponent(entry.route, operation, component, plan))
+    if options.mcp_component_fn is not None:
         for converted in conversion.components:
-            replaced = mcp_component_fn(converted.route, converted.component)
+            replaced = options.mcp_component_fn(converted.route, converted.component)
             if replaced is not None:
                 converted.component = replaced
     return conversion
-
-
-def _component(
-    entry: PlannedRoute,
-    parsed: ParsedDocument,
-    client: httpx.AsyncClient,
-    timeout: float | None,
-    tags: Iterable[str],
-    detailed_descriptions: bool,
-    output_schemas: OutputSchemas,
-) -> ConvertedComponent:
-    operation: Operation = entry.route.extra["operation"]
-    component, plan = build_component(
-        entry,
-        operation,
-        parsed.definitions,
-        client,
-        timeout=timeout,
-        tags=frozenset(tags),
-        detailed_descriptions=detailed_descriptions,
-        output_schemas=output_schemas,
-        warnings=parsed.warnings,
-    )
-    return ConvertedComponent(entry.route, operation, component, plan)
-
-
-def base_url(servers: list[ServerInfo], location: str | None) -> str:
-    """The first server's URL, variables filled with their defaults, made absolute against the
-    document's own URL when it was fetched from one."""
-    for server in servers:
-        url = server.url
-        for name, variable in server.variables.items():
-            url = url.replace("{" + name + "}", variable.default)
-        if location is not None and location.startswith(("http://", "https://")):
-            url = urljoin(location, url)
-        if url.startswith(("http://", "https://")):
-            return url
-    raise OpenAPIError(
-        "#/servers",
-        "no client was given and the document names no absolute server URL; "
-        "pass client=httpx.AsyncClient(base_url='https://...')",
-    )
 
 
 class OpenAPISource:
@@ -187,43 +204,38 @@ class OpenAPISource:
         openapi_spec: Any,
         client: httpx.AsyncClient | None = None,
         name: str | None = None,
-        route_maps: Sequence[RouteMap] | None = None,
-        route_map_fn: RouteMapFn | None = None,
-        mcp_component_fn: ComponentFn | None = None,
-        mcp_names: Mapping[str, str] | None = None,
-        tags: Iterable[str] = (),
-        timeout: float | None = None,
-        parser: str | None = None,
-        name_strategy: str | None = None,
-        route_mappers: Sequence[str] | None = None,
-        detailed_descriptions: bool = False,
-        output_schemas: OutputSchemas | None = None,
         settings: Settings | None = None,
-        **server_options: Any,
+        **options: Any,
     ) -> ServerT:
-        """Convert the document and return a server holding the components (see :func:`convert`)."""
+        """Convert the document and return a server holding the components.
+
+        ``options`` are those of :class:`ConversionOptions`, plus any keyword argument of the server
+        class (``version``, ``instructions``, ``lifespan``, ``forward_headers``, ...).
+        """
         settings = settings if settings is not None else Settings()
-        conversion = convert(
-            openapi_spec,
-            client,
-            route_maps=route_maps,
-            route_map_fn=route_map_fn,
-            mcp_component_fn=mcp_component_fn,
-            mcp_names=mcp_names,
-            tags=tags,
-            timeout=timeout,
-            parser=parser,
-            name_strategy=name_strategy,
-            route_mappers=route_mappers,
-            detailed_descriptions=detailed_descriptions,
-            output_schemas=output_schemas,
-            settings=settings,
-        )
-        document = conversion.document
-        server_options.setdefault("version", document.version)
-        server = server_class(name or document.title, settings=settings, **server_options)
+        conversion_options, server_options = split_options(options, server_class)
+        conversion = convert(openapi_spec, client, settings=settings, **conversion_options)
+        server_options.setdefault("version", conversion.document.version)
+        server = server_class(name or conversion.document.title, settings=settings, **server_options)
         add_components(server, conversion)
         return server
+
+
+def split_options(
+    options: Mapping[str, Any], server_class: type[MCPKit]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``options`` split into conversion options and server options; unknown names raise ``TypeError``."""
+    conversion_names = set(ConversionOptions.names())
+    server_names = {
+        name
+        for name, parameter in inspect.signature(server_class.__init__).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    unknown = set(options) - conversion_names - server_names
+    if unknown:
+        raise unknown_options(unknown, conversion_names | server_names | {"name", "settings", "client"})
+    conversion = {k: v for k, v in options.items() if k in conversion_names}
+    return conversion, {k: v for k, v in options.items() if k not in conversion_names}
 
 
 def add_components(server: MCPKit, conversion: Conversion) -> None:

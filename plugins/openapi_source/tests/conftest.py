@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,7 @@ class Recorded:
         return json.loads(self.body)
 
 
-Responder = Callable[[Request], Response]
+Responder = Callable[[Request], Response | Awaitable[Response]]
 
 
 @dataclass
@@ -68,6 +69,8 @@ class Upstream:
         response = (
             self.respond(request) if self.respond else Response(b'{"ok":true}', media_type="application/json")
         )
+        if inspect.isawaitable(response):
+            response = await response
         await response(scope, receive, send)
 
     @property
@@ -81,6 +84,12 @@ class Upstream:
 
 @pytest.fixture
 def upstream() -> Upstream:
+    return Upstream()
+
+
+@pytest.fixture
+def other_upstream() -> Upstream:
+    """A second upstream, for requests that must go elsewhere."""
     return Upstream()
 
 

@@ -14,11 +14,13 @@ from mcpkit_openapi.model import (
     Operation,
     Parameter,
     RequestBody,
+    Requirement,
     Response,
+    SecurityScheme,
     ServerInfo,
     ServerVariable,
 )
-from mcpkit_openapi.schemas import SchemaConverter
+from mcpkit_openapi.schemas import SchemaConverter, resolve_pointer
 from mcpkit_openapi.swagger2 import upgrade
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -127,6 +129,8 @@ def assemble(
     parameters: list[ParameterSpec],
     body: BodySpec | None,
     responses: list[ResponseSpec],
+    security: tuple[Requirement, ...] | None,
+    operation_servers: list[ServerInfo],
 ) -> Operation:
     """Build an :class:`Operation` from what a parser read (path-level and operation-level
     parameters already merged, ``$ref`` already resolved)."""
@@ -142,6 +146,8 @@ def assemble(
         parameters=_parameters(converter, path, where, parameters),
         request_body=_body(converter, body) if body is not None else None,
         responses=tuple(_response(converter, spec) for spec in responses),
+        security=security,
+        servers=tuple(operation_servers),
     )
 
 
@@ -250,6 +256,56 @@ def servers(nodes: Any) -> list[ServerInfo]:
         }
         result.append(ServerInfo(node["url"], node.get("description"), variables))
     return result
+
+
+def requirements(node: Any, where: str, converter: SchemaConverter) -> tuple[Requirement, ...] | None:
+    """A ``security`` list: ``None`` when absent, ``()`` when empty (no credentials needed)."""
+    if node is None:
+        return None
+    if not isinstance(node, list) or not all(isinstance(r, dict) for r in node):
+        converter.warn(where, "'security' must be a list of requirement objects; ignored")
+        return None
+    return tuple(
+        {
+            str(name): tuple(str(s) for s in scopes) if isinstance(scopes, list) else ()
+            for name, scopes in r.items()
+        }
+        for r in node
+    )
+
+
+def security_schemes(document: Mapping[str, Any], converter: SchemaConverter) -> dict[str, SecurityScheme]:
+    """The document's ``components.securitySchemes`` (references followed, invalid ones warned about)."""
+    components = document.get("components")
+    nodes = components.get("securitySchemes") if isinstance(components, dict) else None
+    schemes: dict[str, SecurityScheme] = {}
+    for name, raw in nodes.items() if isinstance(nodes, dict) else ():
+        where = f"#/components/securitySchemes/{name}"
+        node = raw
+        if isinstance(raw, dict) and isinstance(raw.get("$ref"), str):
+            try:
+                node = resolve_pointer(document, raw["$ref"])
+            except LookupError as exc:
+                converter.warn(where, f"{exc}; scheme ignored")
+                continue
+        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+            converter.warn(where, "a security scheme needs a 'type'; ignored")
+            continue
+        raw_flows = node.get("flows")
+        flows: dict[str, Any] = raw_flows if isinstance(raw_flows, dict) else {}
+        raw_flow = flows.get("clientCredentials")
+        token_url = raw_flow.get("tokenUrl") if isinstance(raw_flow, dict) else None
+        schemes[str(name)] = SecurityScheme(
+            name=str(name),
+            type=node["type"],
+            location=node.get("in") if isinstance(node.get("in"), str) else None,
+            parameter=node.get("name") if isinstance(node.get("name"), str) else None,
+            scheme=str(node["scheme"]).lower() if isinstance(node.get("scheme"), str) else None,
+            flows=tuple(str(f) for f in flows),
+            token_url=token_url if isinstance(token_url, str) else None,
+            description=node.get("description") if isinstance(node.get("description"), str) else None,
+        )
+    return schemes
 
 
 def encodings(node: Any) -> dict[str, Encoding]:

@@ -23,7 +23,9 @@ from mcpkit_openapi.parsers.common import (
     encodings,
     merge_parameters,
     prepare,
+    requirements,
     response_status,
+    security_schemes,
     servers,
 )
 from mcpkit_openapi.schemas import SchemaConverter, resolve_pointer
@@ -52,6 +54,8 @@ class ExperimentalParser:
             operations=[],
             definitions=converter,
             warnings=warnings,
+            security_schemes=security_schemes(doc, converter),
+            security=requirements(doc.get("security"), "#/security", converter) or (),
         )
         for path, raw_item in paths.items():
             item_where = pointer("paths", path)
@@ -119,6 +123,8 @@ class _Reader:
                 self.response(status, node, f"{where}/responses/{status}")
                 for status, node in responses.items()
             ],
+            security=requirements(operation.get("security"), f"{where}/security", self.converter),
+            operation_servers=servers(operation.get("servers") or item.get("servers")),
         )
 
     def parameters(self, nodes: Any, where: str) -> list[ParameterSpec]:

@@ -25,7 +25,9 @@ from mcpkit_openapi.parsers.common import (
     assemble,
     merge_parameters,
     prepare,
+    requirements,
     response_status,
+    security_schemes,
     servers,
 )
 from mcpkit_openapi.schemas import SchemaConverter, resolve_pointer
@@ -104,11 +106,14 @@ class _Operation(_Model):
     parameters: list[_ParameterOrRef] = []  # type: ignore[valid-type]
     request_body: _BodyOrRef | None = Field(None, alias="requestBody")  # type: ignore[valid-type]
     responses: dict[str | int, _ResponseOrRef] = {}  # type: ignore[valid-type]
+    security: list[dict[str, list[str]]] | None = None
+    servers: list[dict[str, Any]] | None = None
 
 
 class _PathItem(_Model):
     ref: str | None = Field(None, alias="$ref")
     parameters: list[_ParameterOrRef] = []  # type: ignore[valid-type]
+    servers: list[dict[str, Any]] | None = None
 
 
 class _Info(_Model):
@@ -123,6 +128,7 @@ class _Shell(_Model):
     info: _Info
     paths: dict[str, dict[str, Any]] = {}
     components: dict[str, dict[str, Any]] = {}
+    security: list[dict[str, list[str]]] = []
 
 
 _PATH_ITEM: TypeAdapter[_PathItem] = TypeAdapter(_PathItem)
@@ -156,6 +162,8 @@ class LegacyParser:
             operations=[],
             definitions=converter,
             warnings=warnings,
+            security_schemes=security_schemes(doc, converter),
+            security=requirements(shell.security, "#/security", converter) or (),
         )
         for kind, adapter in _COMPONENTS.items():
             for name in shell.components.get(kind, {}):
@@ -219,6 +227,8 @@ class LegacyParser:
                         parameters=merge_parameters(shared, own),
                         body=body,
                         responses=responses,
+                        security=requirements(operation.security, f"{where}/security", converter),
+                        operation_servers=servers(operation.servers or item.servers),
                     )
                 )
             except OpenAPIError as exc:
