@@ -21,7 +21,7 @@ if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     del sys.path[0]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import run_peer  # noqa: E402
+from peers import run_peer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
@@ -39,7 +39,8 @@ def load(path):
 async def size(server, client_class):
     async with client_class(server) as client:
         tools = await client.list_tools()
-    return len(tools), len(json.dumps([t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in tools]))
+    dumped = [t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in tools]
+    return len(tools), len(json.dumps(dumped))
 """
 
 MCPKIT = (
@@ -86,16 +87,16 @@ def main() -> None:
     names = args.documents or sorted(
         p.name for p in args.corpus.iterdir() if p.suffix in (".json", ".yaml", ".yml")
     )
-    print(
-        "| document | tools | mcpkit listing | mcpkit tokens | FastMCP listing | FastMCP tokens | FastMCP / mcpkit |"
-    )
+    columns = ["document", "tools", "mcpkit listing", "mcpkit tokens", "FastMCP listing", "FastMCP tokens"]
+    print("| " + " | ".join([*columns, "FastMCP / mcpkit"]) + " |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name in names:
         path = args.corpus / name
         ours = mcpkit(path)
         try:
             theirs = run_peer(FASTMCP, str(path))
-            peer = f"{human(theirs['bytes'])} | {theirs['bytes'] // 4:,} | {theirs['bytes'] / ours['bytes']:.1f}x"
+            ratio = theirs["bytes"] / ours["bytes"]
+            peer = f"{human(theirs['bytes'])} | {theirs['bytes'] // 4:,} | {ratio:.1f}x"
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             peer = f"failed: {str(exc).strip().splitlines()[-1][:60]} | | "
         print(
