@@ -24,6 +24,7 @@ def test_there_are_hooks_for_every_extension_point():
         "mcpkit_register_route_mappers",
         "mcpkit_register_transports",
         "mcpkit_register_openapi_parsers",
+        "mcpkit_register_search_strategies",
     }
 
 

@@ -40,7 +40,11 @@ def test_kernel_builtins_load_through_their_entry_point():
     host = PluginHost()
     kernel = next(p for p in host.plugins if p.name == "mcpkit")
     assert kernel.distribution == "mcpkit"
-    assert kernel.hooks == ("mcpkit_register_name_strategies", "mcpkit_register_transports")
+    assert kernel.hooks == (
+        "mcpkit_register_name_strategies",
+        "mcpkit_register_search_strategies",
+        "mcpkit_register_transports",
+    )
     assert host.transports.get("stdio") is StdioTransport
     assert host.transports.registration("stdio").plugin == "mcpkit"
     assert "default" in host.name_strategies

@@ -1,4 +1,5 @@
-"""The kernel's built-in plugin: the ``stdio`` transport and the ``default`` name strategy.
+"""The kernel's built-in plugin: the ``stdio`` transport, the ``default`` name strategy and the
+``bm25`` search strategy.
 
 It is found through the kernel distribution's own ``mcpkit`` entry point, exactly like a third-party
 plugin, and always loads.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from mcpkit.naming import NameStrategy, default_name_strategy
 from mcpkit.plugins import hookimpl
 from mcpkit.registry import Register
+from mcpkit.search import SearchStrategy, bm25_strategy
 from mcpkit.transports import StdioTransport, Transport
 
 
@@ -22,3 +24,9 @@ def mcpkit_register_transports(register: Register[type[Transport]]) -> None:
 def mcpkit_register_name_strategies(register: Register[NameStrategy]) -> None:
     """Register ``default``: the operationId, else ``<method>_<path>``."""
     register("default", default_name_strategy)
+
+
+@hookimpl
+def mcpkit_register_search_strategies(register: Register[SearchStrategy]) -> None:
+    """Register ``bm25``: weighted-field BM25 over stemmed words."""
+    register("bm25", bm25_strategy)

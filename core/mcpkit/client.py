@@ -11,8 +11,8 @@ import mcp
 import mcp_types as types
 from mcp.client.stdio import StdioServerParameters
 
+from mcpkit.components import WRAPPED_RESULT_META
 from mcpkit.exceptions import ToolCallError
-from mcpkit.schema import WRAP_RESULT_KEY
 from mcpkit.server import MCPKit
 
 ResourceContents = list[types.TextResourceContents | types.BlobResourceContents]
@@ -56,7 +56,6 @@ class Client:
         raise_on_error: bool = True,
     ) -> None:
         self.raise_on_error = raise_on_error
-        self._wrapped_tools: dict[str, bool] = {}
         server: Any
         if isinstance(target, MCPKit):
             server = target.lowlevel_server
@@ -99,10 +98,7 @@ class Client:
             tools.extend(page.tools)
             cursor = page.next_cursor
             if cursor is None:
-                break
-        for tool in tools:
-            self._wrapped_tools[tool.name] = bool((tool.output_schema or {}).get(WRAP_RESULT_KEY))
-        return tools
+                return tools
 
     async def call_tool(
         self,
@@ -114,14 +110,12 @@ class Client:
     ) -> ToolCallResult:
         """Call a tool. An error result raises :class:`~mcpkit.exceptions.ToolCallError` unless
         ``raise_on_error=False`` (here or on the client). ``read_timeout`` bounds the wait (seconds)."""
-        if name not in self._wrapped_tools:
-            await self.list_tools()
         result = await self._client.call_tool(name, dict(arguments or {}), read_timeout_seconds=read_timeout)
         should_raise = self.raise_on_error if raise_on_error is None else raise_on_error
         call = ToolCallResult(
             content=list(result.content),
             structured_content=result.structured_content,
-            data=_data(result.structured_content, self._wrapped_tools.get(name, False)),
+            data=_data(result.structured_content, bool((result.meta or {}).get(WRAPPED_RESULT_META))),
             is_error=bool(result.is_error),
             meta=result.meta,
         )

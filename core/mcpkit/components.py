@@ -20,6 +20,9 @@ from mcp.shared.uri_template import UriTemplate
 
 from mcpkit.schema import WRAP_RESULT_KEY, compile_validator
 
+WRAPPED_RESULT_META = "mcpkit/wrapped-result"
+"""``_meta`` key of results whose structured content is ``{"result": value}`` (the real value)."""
+
 
 class _Unset:
     def __repr__(self) -> str:
@@ -45,8 +48,9 @@ class ToolResult:
     meta: dict[str, Any] | None = None
 
 
-ToolFn: TypeAlias = Callable[[dict[str, Any]], Awaitable[ToolResult]]
-"""A tool's function: receives the validated arguments, returns a :class:`ToolResult`."""
+ToolFn: TypeAlias = Callable[[dict[str, Any]], Awaitable["ToolResult | types.CallToolResult"]]
+"""A tool's function: receives the validated arguments, returns a :class:`ToolResult` (or a
+protocol ``CallToolResult``, passed on unchanged)."""
 
 
 @dataclass(eq=False)
@@ -62,6 +66,8 @@ class Tool:
     annotations: types.ToolAnnotations | None = None
     tags: frozenset[str] = frozenset()
     meta: dict[str, Any] | None = None
+    search_terms: tuple[str, ...] = ()
+    """Extra words that describe the tool to search (not sent to clients)."""
 
     @cached_property
     def validator(self) -> Validator:
@@ -92,10 +98,12 @@ class Tool:
         """The protocol result for ``result``, structured content wrapped as the output schema says."""
         structured: dict[str, Any] | None = None
         content = result.content
+        meta = result.meta
         if result.structured_content is not UNSET:
             value = result.structured_content
             if self.wraps_result:
                 structured = {"result": value}
+                meta = {**(meta or {}), WRAPPED_RESULT_META: True}
             elif isinstance(value, dict):
                 structured = value
             if content is None:
@@ -104,7 +112,7 @@ class Tool:
             content=content or [],
             structured_content=structured,
             is_error=result.is_error,
-            _meta=result.meta,
+            _meta=meta,
         )
 
 

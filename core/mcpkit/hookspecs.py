@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mcpkit.naming import NameStrategy
     from mcpkit.registry import Register
     from mcpkit.routing import RouteMapper
+    from mcpkit.search import SearchStrategy
     from mcpkit.sources import ComponentSource
     from mcpkit.transports import Transport
 
@@ -77,4 +78,15 @@ def mcpkit_register_openapi_parsers(register: Register[Any]) -> None:
     ``openapi_parser`` setting), else ``experimental`` when
     ``MCPKIT_EXPERIMENTAL_ENABLE_NEW_OPENAPI_PARSER=true``, else ``legacy``. The contract of
     ``parse`` belongs to the OpenAPI source plugin (``mcpkit_openapi.parsers``).
+    """
+
+
+@hookspec
+def mcpkit_register_search_strategies(register: Register[SearchStrategy]) -> None:
+    """Register search strategies for discovery mode: ``strategy(documents) -> index``.
+
+    ``documents`` are :class:`mcpkit.search.SearchDocument` objects, one per tool; the returned index
+    has ``search(query, limit) -> list[str]`` giving tool names, best match first. The index is built
+    on the first search and rebuilt only after the tools change. The strategy in use is chosen by name
+    with ``MCPKIT_SEARCH_STRATEGY`` (default: ``bm25``, the kernel's own).
     """

@@ -22,6 +22,7 @@ from mcpkit import hookspecs
 from mcpkit.naming import NameStrategy
 from mcpkit.registry import Kind, Registry
 from mcpkit.routing import RouteMapper
+from mcpkit.search import SearchStrategy
 from mcpkit.settings import Settings
 from mcpkit.sources import ComponentSource
 from mcpkit.transports import Transport
@@ -79,7 +80,17 @@ OPENAPI_PARSERS: Kind[Any] = Kind(
     _parser,
     {"legacy": "mcpkit[openapi]", "experimental": "mcpkit[openapi]"},
 )
-KINDS: tuple[Kind[Any], ...] = (SOURCES, NAME_STRATEGIES, ROUTE_MAPPERS, TRANSPORTS, OPENAPI_PARSERS)
+SEARCH_STRATEGIES: Kind[SearchStrategy] = Kind(
+    "search strategy", "mcpkit_register_search_strategies", _callable
+)
+KINDS: tuple[Kind[Any], ...] = (
+    SOURCES,
+    NAME_STRATEGIES,
+    ROUTE_MAPPERS,
+    TRANSPORTS,
+    OPENAPI_PARSERS,
+    SEARCH_STRATEGIES,
+)
 """Every kind of registered thing, one per ``mcpkit_register_*`` hook."""
 
 
@@ -254,6 +265,11 @@ class PluginHost:
     def transports(self) -> Registry[type[Transport]]:
         """Transport classes by name (``stdio``, ``http``, ``sse``, ...)."""
         return self.registry(TRANSPORTS)
+
+    @property
+    def search_strategies(self) -> Registry[SearchStrategy]:
+        """Search strategies for discovery mode by name (``bm25``, ...)."""
+        return self.registry(SEARCH_STRATEGIES)
 
     @property
     def openapi_parsers(self) -> Registry[Any]:

@@ -20,6 +20,7 @@ from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 from mcpkit.allocation import gc_paused
 from mcpkit.components import Resource, ResourceTemplate, Tool, error_result, resource_contents
 from mcpkit.context import serving
+from mcpkit.discovery import Discovery, DiscoveryMode
 from mcpkit.exceptions import ResourceError, ToolError
 from mcpkit.functions import AnyFunction, resource_from_function, tool_from_function
 from mcpkit.naming import is_valid_name
@@ -45,6 +46,9 @@ class MCPKit:
 
     ``forward_headers`` names incoming HTTP request headers that generated tools pass on to the API
     they call (see :func:`mcpkit.context.forwarded_headers`); none are forwarded by default.
+
+    ``discovery`` (``"off"``, ``"search"``, ``"auto"``; default from settings) lists only
+    ``search_tools`` and ``call_tool``, plus the ``pinned_tools`` (see :mod:`mcpkit.discovery`).
     """
 
     def __init__(
@@ -55,6 +59,8 @@ class MCPKit:
         instructions: str | None = None,
         lifespan: Lifespan | None = None,
         forward_headers: Iterable[str] | None = None,
+        discovery: DiscoveryMode | None = None,
+        pinned_tools: Iterable[str] = (),
         settings: Settings | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings()
@@ -69,6 +75,12 @@ class MCPKit:
         self._wire_listings: dict[str, dict[str, Any]] = {}
         self._resource_listing: types.ListResourcesResult | None = None
         self._template_listing: types.ListResourceTemplatesResult | None = None
+        self.discovery = Discovery(
+            self,
+            discovery or self.settings.discovery,
+            pinned_tools,
+            lambda: get_plugin_host().search_strategies.get(self.settings.search_strategy),
+        )
         self._server: Server[Any] = Server(
             name,
             version=version,
@@ -142,6 +154,8 @@ class MCPKit:
         """
         if not is_valid_name(tool.name):
             raise ValueError(f"{tool.name!r} is not a valid MCP tool name (1-64 characters of A-Za-z0-9_.-)")
+        if tool.name in self.discovery.tools and self.discovery.mode != "off":
+            raise ValueError(f"{tool.name!r} is the name of a discovery tool; choose another name")
         if tool.name in self._tools and not replace_existing:
             raise ValueError(
                 f"a tool named {tool.name!r} already exists; pass replace_existing=True to replace it"
@@ -154,15 +168,18 @@ class MCPKit:
             output_schema=output_schema,
         )
         self._tools[tool.name] = served
-        self._tool_listing = None
-        self._wire_listings.clear()
+        self._tools_changed()
         return served
 
     def remove_tool(self, name: str) -> None:
         """Remove the tool called ``name`` (``KeyError`` if there is none)."""
         del self._tools[name]
+        self._tools_changed()
+
+    def _tools_changed(self) -> None:
         self._tool_listing = None
         self._wire_listings.clear()
+        self.discovery.invalidate()
 
     def add_resource(self, resource: Resource, *, replace_existing: bool = False) -> Resource:
         """Add a resource at a fixed URI."""
@@ -286,7 +303,7 @@ class MCPKit:
 
         An unknown tool name raises :class:`mcp.shared.exceptions.MCPError` (a protocol error).
         """
-        tool = self._tools.get(name)
+        tool = self._tool(name)
         if tool is None:
             close = difflib.get_close_matches(name, self._tools, n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
@@ -308,6 +325,8 @@ class MCPKit:
             if self.settings.mask_error_details:
                 return error_result(f"tool {name!r} failed with an internal error")
             return error_result(f"tool {name!r} failed: {type(exc).__name__}: {exc}")
+        if isinstance(result, types.CallToolResult):
+            return result
         return tool.to_call_result(result)
 
     async def read_resource(self, uri: str) -> list[types.TextResourceContents | types.BlobResourceContents]:
@@ -332,8 +351,21 @@ class MCPKit:
 
     # Protocol handlers
 
-    def _input_schema_of(self, name: str) -> dict[str, Any] | None:
+    def _tool(self, name: str) -> Tool | None:
+        """The tool called ``name``, the discovery tools included when discovery is on."""
         tool = self._tools.get(name)
+        if tool is None and self.discovery.mode != "off":
+            return self.discovery.tools.get(name)
+        return tool
+
+    def _listed_tools(self) -> list[Tool]:
+        if not self.discovery.active(len(self._tools)):
+            return list(self._tools.values())
+        pinned = [self._tools[name] for name in self.discovery.pinned if name in self._tools]
+        return [*self.discovery.tools.values(), *pinned]
+
+    def _input_schema_of(self, name: str) -> dict[str, Any] | None:
+        tool = self._tool(name)
         return None if tool is None else tool.input_schema
 
     async def _on_list_tools(self, ctx: Any, params: types.PaginatedRequestParams) -> HandlerResult:
@@ -342,7 +374,7 @@ class MCPKit:
             envelope = types.ListToolsResult(tools=[]).model_dump(
                 by_alias=True, mode="json", exclude_none=True
             )
-            self._tool_listing = {**envelope, "tools": [tool.to_wire() for tool in self._tools.values()]}
+            self._tool_listing = {**envelope, "tools": [tool.to_wire() for tool in self._listed_tools()]}
         return self._tool_listing
 
     async def _serve_cached_tool_listing(self, ctx: Any, call_next: CallNext) -> HandlerResult:

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     """Credentials for OpenAPI security schemes, by scheme name (``MCPKIT_AUTH`` as JSON), merged under
     the ``auth=`` option of ``from_openapi``/``from_fastapi``. Never shown in reprs."""
 
+    discovery: Literal["off", "search", "auto"] = "off"
+    """Discovery mode: list only ``search_tools`` and ``call_tool`` (``search``), or do so above 40
+    tools (``auto``)."""
+
+    search_strategy: str = "bm25"
+    """Search strategy of discovery mode."""
+
     mask_error_details: bool = False
     """Hide the text of unexpected exceptions from clients (they are still logged)."""
 
