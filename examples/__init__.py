@@ -1,0 +1,1 @@
+"""Runnable examples. From the repository root: ``python -m examples.ecommerce``."""

@@ -1,0 +1,159 @@
+"""``MCPKit.from_fastapi``: a server whose components call a FastAPI app in-process.
+
+The app's OpenAPI document (``app.openapi()``) is converted by the OpenAPI plugin
+(:func:`mcpkit_openapi.convert`), with an httpx client whose transport calls the app directly (see
+:mod:`mcpkit_fastapi.inprocess`). The server's lifespan runs the app's lifespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
+
+import httpx
+
+from mcpkit import MCPKit, Settings
+from mcpkit.allocation import gc_paused
+from mcpkit_fastapi.inprocess import AppTransport, InProcessApp
+from mcpkit_openapi import convert
+from mcpkit_openapi.source import add_components, split_options
+
+ServerT = TypeVar("ServerT", bound=MCPKit)
+Lifespan = Callable[[MCPKit], AbstractAsyncContextManager[Any]]
+
+NAME_STRATEGY = "fastapi"
+DEFAULT_BASE_URL = "http://localhost"
+DEFAULT_TIMEOUT = 30.0
+"""Seconds a request may take when neither ``timeout`` nor ``httpx_client_kwargs`` set one."""
+
+_CLIENT_KWARGS_REFUSED = ("app", "transport", "mounts")
+
+
+@gc_paused()
+def build_server(
+    server_class: type[ServerT],
+    /,
+    *,
+    app: Any,
+    name: str | None = None,
+    httpx_client_kwargs: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
+    lifespan: Lifespan | None = None,
+    settings: Settings | None = None,
+    **options: Any,
+) -> ServerT:
+    """Convert ``app``'s OpenAPI document into a ``server_class`` whose components call the app.
+
+    ``options`` are the conversion options of ``MCPKit.from_openapi`` (``route_maps``,
+    ``route_map_fn``, ``mcp_component_fn``, ``mcp_names``, ``tags``, ``name_strategy``, ...) and the
+    server's own (``version``, ``instructions``, ``forward_headers``, ...); unknown names raise
+    ``TypeError``. The ``fastapi`` name strategy is used unless ``name_strategy=`` or the settings
+    choose one.
+    """
+    for option in ("client", "openapi_spec"):
+        if option in options:
+            raise TypeError(
+                f"from_fastapi takes no {option}=: it reads app.openapi() and calls the app in-process "
+                "(use httpx_client_kwargs= for headers, auth, cookies or timeouts)"
+            )
+    document = openapi_document(app)
+    settings = settings if settings is not None else Settings()
+    _check_timeout(timeout)
+    conversion_options, server_options = split_options(options, server_class)
+    if "name_strategy" not in conversion_options and "name_strategy" not in settings.model_fields_set:
+        conversion_options["name_strategy"] = NAME_STRATEGY
+    served = InProcessApp(app)
+    client = in_process_client(served, httpx_client_kwargs, timeout)
+    conversion = convert(document, client, timeout=timeout, settings=settings, **conversion_options)
+    server_options.setdefault("version", conversion.document.version)
+    server = server_class(
+        name or conversion.document.title,
+        settings=settings,
+        lifespan=server_lifespan(served, lifespan),
+        **server_options,
+    )
+    add_components(server, conversion)
+    return server
+
+
+def openapi_document(app: Any) -> dict[str, Any]:
+    """``app.openapi()``, checked; a clear error for anything that is not a FastAPI app (instance)."""
+    openapi = getattr(app, "openapi", None)
+    if isinstance(app, type) or not callable(app) or not callable(openapi):
+        what = f"the class {app.__name__}" if isinstance(app, type) else type(app).__name__
+        raise TypeError(
+            f"from_fastapi(app=...) needs a FastAPI app instance (an ASGI app with an openapi() method), "
+            f"got {what}. For another ASGI app, serve its OpenAPI document with MCPKit.from_openapi("
+            "openapi_spec=..., client=httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=...))"
+        )
+    try:
+        document = openapi()
+    except Exception as exc:
+        raise ValueError(f"app.openapi() failed, so the app cannot be converted: {exc}") from exc
+    if not isinstance(document, Mapping) or not isinstance(document.get("paths", {}), Mapping):
+        raise TypeError(f"app.openapi() must return an OpenAPI document (a mapping), got {document!r:.100}")
+    return dict(document)
+
+
+def in_process_client(
+    served: InProcessApp, httpx_client_kwargs: Mapping[str, Any] | None, timeout: float | None
+) -> httpx.AsyncClient:
+    """An httpx client calling ``served``; ``httpx_client_kwargs`` are copied, never modified."""
+    if httpx_client_kwargs is None:
+        kwargs: dict[str, Any] = {}
+    elif isinstance(httpx_client_kwargs, Mapping):
+        kwargs = dict(httpx_client_kwargs)
+    else:
+        raise TypeError(f"httpx_client_kwargs must be a mapping, got {type(httpx_client_kwargs).__name__}")
+    refused = [key for key in _CLIENT_KWARGS_REFUSED if key in kwargs]
+    if refused:
+        raise ValueError(
+            f"httpx_client_kwargs cannot set {', '.join(refused)}: from_fastapi calls the app in-process. "
+            "To call it over the network, use MCPKit.from_openapi(openapi_spec=app.openapi(), client=...)"
+        )
+    kwargs.setdefault("base_url", DEFAULT_BASE_URL)
+    kwargs.setdefault("timeout", DEFAULT_TIMEOUT if timeout is None else timeout)
+    try:
+        return httpx.AsyncClient(transport=AppTransport(served), **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"httpx_client_kwargs: {exc}") from None
+
+
+def server_lifespan(served: InProcessApp, lifespan: Lifespan | None) -> Lifespan:
+    """The server's lifespan: the app's lifespan, then ``lifespan`` (the ``lifespan=`` option), if any.
+
+    The server's lifespan state is the app's lifespan state merged with what ``lifespan`` yields (a
+    mapping, or ``None``); the app's requests see the app's own state only.
+    """
+
+    @asynccontextmanager
+    async def run(server: MCPKit) -> AsyncIterator[dict[str, Any]]:
+        async with served.run() as app_run:
+            state = app_run.server_state
+            if lifespan is None:
+                yield state
+                return
+            async with lifespan(server) as extra:
+                if extra is not None:
+                    if not isinstance(extra, Mapping):
+                        raise TypeError(
+                            "the lifespan= of a server built from a FastAPI app must yield a mapping "
+                            f"or None, not {type(extra).__name__}"
+                        )
+                    clash = sorted(state.keys() & extra.keys())
+                    if clash:
+                        raise ValueError(
+                            f"lifespan= yields state keys the app's lifespan yields too: {', '.join(clash)}"
+                        )
+                    state.update(extra)
+                yield state
+
+    return run
+
+
+def _check_timeout(timeout: object) -> None:
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
