@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     """Credentials for OpenAPI security schemes, by scheme name (``MCPKIT_AUTH`` as JSON), merged under
     the ``auth=`` option of ``from_openapi``/``from_fastapi``. Never shown in reprs."""
 
+    response_filter: bool = False
+    """Give every tool generated from an HTTP operation a ``response_filter`` argument (JMESPath)."""
+
+    max_response_bytes: int | None = 100_000
+    """Bound of a generated tool's result; a larger response becomes an error saying how to narrow
+    it. ``none`` (or ``MCPKIT_MAX_RESPONSE_BYTES=none``) removes the bound."""
+
     discovery: Literal["off", "search", "auto"] = "off"
     """Discovery mode: list only ``search_tools`` and ``call_tool`` (``search``), or do so above 40
     tools (``auto``)."""
@@ -65,6 +72,13 @@ class Settings(BaseSettings):
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("max_response_bytes", mode="before")
+    @classmethod
+    def _none_words(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("", "none", "off"):
+            return None
         return value
 
     @property

@@ -31,7 +31,14 @@ from mcpkit_openapi.errors import ConversionWarning
 from mcpkit_openapi.model import Definitions, Operation, Schema
 from mcpkit_openapi.plan import RequestPlan, plan_operation, resolve_local
 from mcpkit_openapi.request import build_request
-from mcpkit_openapi.response import OutputSchemas, ResponseReader, output_schema
+from mcpkit_openapi.response import (
+    Filter,
+    OutputSchemas,
+    ResponseReader,
+    compile_filter,
+    narrowing_hint,
+    output_schema,
+)
 
 Component = Tool | Resource | ResourceTemplate
 
@@ -48,6 +55,16 @@ class Access:
     base_url: str | None = None
     """An absolute base URL for this operation (its own ``servers``), else the client's."""
     timeout: float | None = None
+    max_response_bytes: int | None = None
+    """Bound of a result; responses are read up to :data:`READ_LIMIT` then (``None``: no bounds)."""
+
+
+@dataclass(frozen=True)
+class Shaping:
+    """How results are shaped: the ``response_filter`` argument, and the bound of a result."""
+
+    response_filter: bool = False
+    max_response_bytes: int | None = 100_000
 
 
 @dataclass
@@ -58,10 +75,11 @@ class Caller:
     reader: ResponseReader
     access: Access
 
-    async def tool_result(self, arguments: Mapping[str, Any]) -> ToolResult:
-        """Call the operation; every failure raises :class:`~mcpkit.ToolError`."""
+    async def tool_result(self, arguments: Mapping[str, Any], expression: Filter | None = None) -> ToolResult:
+        """Call the operation, the response reduced by the JMESPath ``expression`` if given; every
+        failure raises :class:`~mcpkit.ToolError`."""
         try:
-            return self.reader.tool_result(await self._send(arguments))
+            return self.reader.tool_result(await self._send(arguments), expression)
         except ToolError as exc:
             raise ToolError(self.access.credentials.mask(str(exc))) from None
 
@@ -92,7 +110,11 @@ class Caller:
         try:
             with deadline:
                 await access.credentials.apply(access.client, request, access.selection)
-                return await access.client.send(request)
+                response = await access.client.send(request, stream=True)
+                try:
+                    return await _read(response, None if access.max_response_bytes is None else READ_LIMIT)
+                finally:
+                    await response.aclose()
         except (TimeoutError, httpx.TimeoutException):
             limit = f" after {access.timeout:g} s" if access.timeout is not None else ""
             raise ToolError(f"{self.plan.method} {request.url.path} timed out{limit}") from None
@@ -111,12 +133,22 @@ def build_component(
     tags: frozenset[str],
     detailed_descriptions: bool,
     output_schemas: OutputSchemas,
+    shaping: Shaping,
     warnings: list[ConversionWarning],
 ) -> tuple[Component, RequestPlan]:
     """The component ``planned`` asks for (falling back to a tool when a resource cannot work), and
     the request plan behind it."""
     plan = plan_operation(operation, definitions)
-    reader = ResponseReader(operation, output_schema(operation, definitions, output_schemas))
+    filtering = shaping.response_filter and FILTER_ARGUMENT not in plan.input_schema["properties"]
+    if shaping.response_filter and not filtering:
+        warnings.append(
+            ConversionWarning(
+                operation.pointer, f"has a parameter named {FILTER_ARGUMENT}; no filter argument"
+            )
+        )
+    narrowing = narrowing_hint(FILTER_ARGUMENT if filtering else None, paging_arguments(plan))
+    schema = output_schema(operation, definitions, output_schemas)
+    reader = ResponseReader(operation, schema, shaping.max_response_bytes, narrowing)
     caller = Caller(plan, reader, access)
     description = describe(operation, plan, detailed_descriptions)
     all_tags = frozenset(operation.tags) | planned.mcp_tags | tags
@@ -162,17 +194,20 @@ def build_component(
         ), plan
 
     async def run(arguments: dict[str, Any]) -> ToolResult:
-        return await caller.tool_result(arguments)
+        text = arguments.pop(FILTER_ARGUMENT, None) if filtering else None
+        expression = compile_filter(text) if text is not None else None  # before anything is sent
+        return await caller.tool_result(arguments, expression)
 
     return Tool(
         name=planned.name,
-        input_schema=plan.input_schema,
+        input_schema=_with_filter(plan.input_schema) if filtering else plan.input_schema,
         fn=run,
         description=description,
         title=operation.summary,
-        output_schema=reader.schema,
+        output_schema=_filterable(schema) if filtering and schema is not None else schema,
         annotations=tool_annotations(operation),
         tags=all_tags,
+        search_terms=search_terms(operation),
     ), plan
 
 
@@ -281,3 +316,81 @@ def _typed(value: Any, schema: Schema, definitions: Definitions) -> Any:
     except ValueError:
         return value
     return value
+
+
+FILTER_ARGUMENT = "response_filter"
+FILTER_SCHEMA: Schema = {
+    "type": "string",
+    "description": (
+        "A JMESPath expression applied to the JSON response before it is returned, to keep only "
+        "what you need; for example items[].{id: id, name: name}."
+    ),
+}
+READ_LIMIT = 32 * 1024 * 1024
+"""Bytes of a response read at most while results are bounded; a larger one is refused unread."""
+
+_INTENTS = {
+    "GET": "get list read show fetch find search retrieve view look",
+    "HEAD": "check exists",
+    "OPTIONS": "options",
+    "POST": "create add new make send start submit post",
+    "PUT": "update replace set change edit modify",
+    "PATCH": "update change edit modify set",
+    "DELETE": "delete remove cancel destroy revoke erase",
+}
+_PAGING = re.compile(
+    r"^(page|per_?page|page_?size|page_?token|limit|offset|cursor|after|before|starting_after|ending_before|"
+    r"max_?results|top|skip|count|size|next_?token)$",
+    re.IGNORECASE,
+)
+
+
+def search_terms(operation: Operation) -> tuple[str, ...]:
+    """Words for discovery search: the HTTP method as intent words, and the path's literal segments."""
+    segments = [part for part in operation.path.split("/") if part and not part.startswith("{")]
+    return (_INTENTS.get(operation.method, operation.method.lower()), *segments)
+
+
+def paging_arguments(plan: RequestPlan) -> list[str]:
+    """Arguments that page or limit a listing (``per_page``, ``limit``, ``cursor``, ...)."""
+    return [b.argument for b in plan.bindings if b.kind == "query" and _PAGING.match(b.name)]
+
+
+def _with_filter(schema: Schema) -> Schema:
+    return {**schema, "properties": {**schema["properties"], FILTER_ARGUMENT: FILTER_SCHEMA}}
+
+
+def _filterable(schema: Schema) -> Schema:
+    """The output schema of a tool whose results may be filtered: the documented one, or anything."""
+    documented = {k: v for k, v in schema.items() if k != "$defs"}
+    general: Schema = {"anyOf": [documented, {"description": "the result of response_filter"}]}
+    if "$defs" in schema:
+        general["$defs"] = schema["$defs"]
+    return general
+
+
+async def _read(response: httpx.Response, limit: int | None) -> httpx.Response:
+    """``response`` with its body read; past ``limit`` bytes the body is refused, not read."""
+    where = f"{response.request.method} {response.request.url.path}"
+    length = response.headers.get("content-length")
+    if limit is not None and length is not None and length.isdigit() and int(length) > limit:
+        raise ToolError(f"{where} returned {int(length):,} bytes, more than the {limit:,} read at most")
+    chunks = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise ToolError(f"{where} returned more than {limit:,} bytes; the rest was not read")
+        chunks.append(chunk)
+    headers = [
+        (key, value)
+        for key, value in response.headers.multi_items()
+        if key.lower() not in ("content-encoding", "content-length")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=b"".join(chunks),
+        request=response.request,
+        extensions=response.extensions,
+    )

@@ -17,17 +17,21 @@ from functools import cached_property
 from typing import Any, Literal
 
 import httpx
+import jmespath
 import mcp_types as types
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 
 from mcpkit import ResourceContent, ToolError, ToolResult
+from mcpkit.components import to_json_text
 from mcpkit.schema import compile_validator
 from mcpkit_openapi.model import Definitions, Operation, Schema
 from mcpkit_openapi.parsers.common import is_json, is_success
 from mcpkit_openapi.plan import with_definitions
 
 EXCERPT_CHARS = 2000
+Filter = jmespath.parser.ParsedResult
+"""A compiled ``response_filter`` expression."""
 OutputSchemas = Literal["compact", "full", "none"]
 
 
@@ -68,11 +72,23 @@ def output_schema(
 
 
 class ResponseReader:
-    """Turns the responses of one operation into results."""
+    """Turns the responses of one operation into results.
 
-    def __init__(self, operation: Operation, schema: Schema | None) -> None:
+    ``max_bytes`` bounds what a result may carry (``None``: no bound); ``narrowing`` says how a caller
+    can ask for less (the filter argument, paging parameters) when a response is too large.
+    """
+
+    def __init__(
+        self,
+        operation: Operation,
+        schema: Schema | None,
+        max_bytes: int | None = None,
+        narrowing: str = "",
+    ) -> None:
         self.operation = operation
         self.schema = schema
+        self.max_bytes = max_bytes
+        self.narrowing = narrowing
 
     @cached_property
     def validator(self) -> Validator | None:
@@ -83,8 +99,9 @@ class ResponseReader:
             self.schema, owner=f"the response of {self.operation.method} {self.operation.path}"
         )
 
-    def tool_result(self, response: httpx.Response) -> ToolResult:
-        """The tool result for ``response``; failures raise :class:`~mcpkit.ToolError`."""
+    def tool_result(self, response: httpx.Response, expression: Filter | None = None) -> ToolResult:
+        """The tool result for ``response``, reduced by the JMESPath ``expression`` if given; failures
+        (and results over ``max_bytes``) raise :class:`~mcpkit.ToolError`."""
         self.check_status(response)
         media_type = _media_type(response)
         if not response.content:
@@ -98,13 +115,30 @@ class ResponseReader:
             data = self._json(response)
             if self.validator is not None:
                 self._check(data, response)
-            return ToolResult(structured_content=data)
+            if expression is not None:
+                data = expression.search(data)
+            text = to_json_text(data)
+            self._bound(len(text.encode()), text, response, "filtered " if expression else "")
+            return ToolResult([types.TextContent(type="text", text=text)], data)
+        if expression is not None:
+            raise ToolError(f"response_filter applies to JSON; {self._describe(response)} with {media_type}")
         if self.validator is not None:
             raise ToolError(
                 f"{self._describe(response)} with {media_type or 'no content type'} "
                 f"where JSON is documented: {_excerpt(response)}"
             )
+        self._bound(len(response.content), _excerpt(response), response, "")
         return ToolResult([_content_block(response, media_type)])
+
+    def _bound(self, size: int, text: str, response: httpx.Response, what: str) -> None:
+        if self.max_bytes is None or size <= self.max_bytes:
+            return
+        excerpt = text[:EXCERPT_CHARS] + ("..." if len(text) > EXCERPT_CHARS else "")
+        bound = f"more than the {self.max_bytes:,} a result may carry (max_response_bytes)"
+        raise ToolError(
+            f"{self._describe(response)}: the {what}response is {size:,} bytes, {bound}. "
+            f"{self.narrowing}Its start: {excerpt}"
+        )
 
     def resource_value(self, response: httpx.Response, default_mime_type: str | None) -> ResourceContent:
         """The resource content for ``response``; failures raise :class:`~mcpkit.ResourceError`."""
@@ -144,6 +178,27 @@ class ResponseReader:
                 f"{self._describe(response)}, but the response does not match the documented schema "
                 f"(at {location}: {error.message[:300]}). Response: {_excerpt(response)}"
             )
+
+
+def compile_filter(expression: str) -> Filter:
+    """A compiled JMESPath ``expression``; an invalid one raises :class:`~mcpkit.ToolError`."""
+    try:
+        return jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as exc:
+        message = " ".join(str(exc).split())
+        raise ToolError(
+            f"response_filter {expression!r} is not a valid JMESPath expression: {message}"
+        ) from None
+
+
+def narrowing_hint(filter_argument: str | None, paging: list[str]) -> str:
+    """How to ask for a smaller response: the filter argument, the operation's paging parameters."""
+    ways = []
+    if filter_argument:
+        ways.append(f"pass {filter_argument} (a JMESPath expression) to keep only what you need")
+    if paging:
+        ways.append(f"ask for fewer items with {', '.join(paging)}")
+    return ("To narrow it, " + " or ".join(ways) + ". ") if ways else ""
 
 
 def _media_type(response: httpx.Response) -> str:

@@ -11,7 +11,7 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -20,7 +20,7 @@ from mcpkit.allocation import gc_paused
 from mcpkit.plugins import get_plugin_host
 from mcpkit.routing import RouteMapFn
 from mcpkit.sources import plan_routes
-from mcpkit_openapi.components import Access, Component, build_component
+from mcpkit_openapi.components import Access, Component, Shaping, build_component
 from mcpkit_openapi.credentials import Credentials, Security
 from mcpkit_openapi.errors import ConversionWarning
 from mcpkit_openapi.loader import load_document
@@ -89,6 +89,8 @@ class ConversionOptions:
     auth: Mapping[str, Any] | None = None
     server_url: str | None = None
     server_variables: Mapping[str, str] | None = None
+    response_filter: bool | None = None
+    max_response_bytes: int | Literal["settings"] | None = "settings"
 
     @classmethod
     def names(cls) -> list[str]:
@@ -164,6 +166,16 @@ def _convert(
     conversion.excluded = [route for route in routes if id(route) not in kept]
     policy = options.output_schemas or settings.output_schemas
     tags = frozenset(options.tags)
+    shaping = Shaping(
+        response_filter=settings.response_filter
+        if options.response_filter is None
+        else options.response_filter,
+        max_response_bytes=(
+            settings.max_response_bytes
+            if options.max_response_bytes == "settings"
+            else options.max_response_bytes
+        ),
+    )
     for entry in planned:
         operation: Operation = entry.route.extra["operation"]
         access = Access(
@@ -172,6 +184,7 @@ def _convert(
             selection=security.selection(operation),
             base_url=servers.base_url(operation.servers) if own_client and operation.servers else None,
             timeout=options.timeout,
+            max_response_bytes=shaping.max_response_bytes,
         )
         component, plan = build_component(
             entry,
@@ -181,6 +194,7 @@ def _convert(
             tags=tags,
             detailed_descriptions=options.detailed_descriptions,
             output_schemas=policy,
+            shaping=shaping,
             warnings=parsed.warnings,
         )
         conversion.components.append(ConvertedComponent(entry.route, operation, component, plan))
