@@ -109,7 +109,7 @@ def plan_operation(operation: Operation, definitions: Definitions) -> RequestPla
             schema = fields["properties"][name]
             if multipart and _is_file(schema, body, name):
                 file_fields.add(name)
-                schema = FILE_SCHEMA
+                schema = _file_schema(schema)
             properties[argument] = schema
             if body.required and name in body_required:
                 required.append(argument)
@@ -209,12 +209,27 @@ def _body_schema(body: RequestBody) -> Schema:
 def _is_file(schema: Any, body: RequestBody, name: str) -> bool:
     if not isinstance(schema, dict):
         return False
-    if schema.get("format") == "binary" or "contentMediaType" in schema:
+    if _is_binary(schema):
         return True
     items = schema.get("items")
     encoding = body.encoding.get(name)
-    binary_items = isinstance(items, dict) and items.get("format") == "binary"
+    binary_items = isinstance(items, dict) and _is_binary(items)
     return binary_items or (encoding is not None and bool(encoding.content_type) and not _textual(encoding))
+
+
+def _is_binary(schema: Schema) -> bool:
+    return schema.get("format") == "binary" or "contentMediaType" in schema
+
+
+def _file_schema(schema: Schema) -> Schema:
+    """The argument schema of a file field: a file, or a list of files for an array field."""
+    if schema.get("type") != "array":
+        return FILE_SCHEMA
+    files: Schema = {"type": "array", "items": FILE_SCHEMA}
+    for key in ("minItems", "maxItems", "title", "description"):
+        if key in schema:
+            files[key] = schema[key]
+    return files
 
 
 def _textual(encoding: Any) -> bool:
