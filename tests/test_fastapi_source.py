@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from typing import Any
@@ -86,9 +87,19 @@ def test_unknown_options_are_refused_with_a_suggestion():
         MCPKit.from_fastapi(app=items_app(), route_map=[])
 
 
-@pytest.mark.parametrize("option", ["client", "openapi_spec"])
-def test_client_and_document_cannot_be_given(option):
-    with pytest.raises(TypeError, match=rf"from_fastapi takes no {option}=.*httpx_client_kwargs"):
+@pytest.mark.parametrize(
+    ("option", "remedy"),
+    [
+        ("client", "use httpx_client_kwargs= for headers"),
+        ("openapi_spec", "convert a document of your own with MCPKit.from_openapi"),
+        ("server_url", "httpx_client_kwargs={'base_url': ...}"),
+        ("server_variables", "httpx_client_kwargs={'base_url': ...}"),
+    ],
+)
+def test_options_about_another_client_or_document_are_refused(option, remedy):
+    with pytest.raises(
+        TypeError, match=rf"from_fastapi takes no {option}=: .*in-process; {re.escape(remedy)}"
+    ):
         MCPKit.from_fastapi(app=items_app(), **{option: object()})
 
 

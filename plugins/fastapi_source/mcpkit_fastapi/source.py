@@ -28,6 +28,13 @@ DEFAULT_TIMEOUT = 30.0
 """Seconds a request may take when neither ``timeout`` nor ``httpx_client_kwargs`` set one."""
 
 _CLIENT_KWARGS_REFUSED = ("app", "transport", "mounts")
+_BASE_URL_REMEDY = "httpx_client_kwargs={'base_url': ...} sets the URL the app sees"
+_REFUSED_OPTIONS = {
+    "client": "use httpx_client_kwargs= for headers, auth, cookies or timeouts",
+    "openapi_spec": "convert a document of your own with MCPKit.from_openapi",
+    "server_url": _BASE_URL_REMEDY,
+    "server_variables": _BASE_URL_REMEDY,
+}
 
 
 @gc_paused()
@@ -51,11 +58,11 @@ def build_server(
     ``TypeError``. The ``fastapi`` name strategy is used unless ``name_strategy=`` or the settings
     choose one.
     """
-    for option in ("client", "openapi_spec"):
+    for option, remedy in _REFUSED_OPTIONS.items():
         if option in options:
             raise TypeError(
-                f"from_fastapi takes no {option}=: it reads app.openapi() and calls the app in-process "
-                "(use httpx_client_kwargs= for headers, auth, cookies or timeouts)"
+                f"from_fastapi takes no {option}=: it reads app.openapi() and calls the app in-process; "
+                + remedy
             )
     document = openapi_document(app)
     settings = settings if settings is not None else Settings()
