@@ -11,6 +11,7 @@ benchmark's own virtual environment (see bench/peers.py). Prints a Markdown tabl
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -20,8 +21,12 @@ from pathlib import Path
 if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     del sys.path[0]
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import run_peer
+_spec = importlib.util.spec_from_file_location("peers", Path(__file__).with_name("peers.py"))
+assert _spec is not None
+assert _spec.loader is not None
+peers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(peers)
+run_peer = peers.run_peer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
