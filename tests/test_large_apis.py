@@ -98,6 +98,10 @@ async def test_filters_and_bounds_over_streamable_http(shop):
                     break
                 except Exception:
                     await anyio.sleep(0.05)
+        async with Client(url) as client:  # the app's data lives as long as this server run
+            for index in range(12):
+                arguments = {"name": f"Thing {index}", "price": index + 1, "category": "home"}
+                await client.call_tool("create_product_products_post", {**arguments, "response_filter": "id"})
         for mode in ("legacy", "auto"):
             async with Client(url, mode=mode) as client:
                 too_big = await client.call_tool("list_products_products_get", raise_on_error=False)
