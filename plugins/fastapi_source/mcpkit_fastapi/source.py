@@ -52,11 +52,15 @@ def build_server(
 ) -> ServerT:
     """Convert ``app``'s OpenAPI document into a ``server_class`` whose components call the app.
 
-    ``options`` are the conversion options of ``MCPKit.from_openapi`` (``route_maps``,
-    ``route_map_fn``, ``mcp_component_fn``, ``mcp_names``, ``tags``, ``name_strategy``, ...) and the
-    server's own (``version``, ``instructions``, ``forward_headers``, ...); unknown names raise
-    ``TypeError``. The ``fastapi`` name strategy is used unless ``name_strategy=`` or the settings
-    choose one.
+    - ``httpx_client_kwargs``: keyword arguments of the ``httpx.AsyncClient`` that calls the app
+      (headers, auth, cookies, timeout, base_url, ...); copied, never modified.
+    - ``timeout``: seconds each call may take (default: the client's timeout, 30 s unless set).
+    - ``lifespan``: the server's own lifespan, run inside the app's (see :func:`server_lifespan`).
+    - ``options``: the conversion options of ``MCPKit.from_openapi`` (``route_maps``,
+      ``route_map_fn``, ``mcp_component_fn``, ``mcp_names``, ``tags``, ``name_strategy``, ``auth``,
+      ...) and the server's own (``version``, ``instructions``, ``forward_headers``, ...); unknown
+      names raise ``TypeError``. The ``fastapi`` name strategy is used unless ``name_strategy=`` or
+      the settings choose one.
     """
     for option, remedy in _REFUSED_OPTIONS.items():
         if option in options:
