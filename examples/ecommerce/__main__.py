@@ -17,8 +17,12 @@ from examples.ecommerce.server import create_server
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line and serve until stopped."""
-    parser = argparse.ArgumentParser(prog="python -m examples.ecommerce", description=__doc__.splitlines()[0])
-    parser.add_argument("--transport", choices=["stdio", "http", "sse"], default="stdio")
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.ecommerce", description="Serve the example shop as an MCP server."
+    )
+    parser.add_argument(
+        "--transport", choices=["stdio", "http", "sse"], default="stdio", help="default: stdio"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (http, sse)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (http, sse)")
     parser.add_argument(
