@@ -21,14 +21,11 @@ import pytest
 from fastapi import FastAPI, Request
 from mcp.client.stdio import StdioServerParameters
 
+from examples.ecommerce.app import DEFAULT_ADMIN_TOKEN, create_app
+from examples.ecommerce.server import create_server
 from mcpkit import Client, MCPKit, MCPType, RouteMap, ToolCallError
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python -m pytest` from the root has it; a bare `pytest` may not
-    sys.path.insert(0, str(ROOT))
-
-from examples.ecommerce.app import DEFAULT_ADMIN_TOKEN, create_app  # noqa: E402
-from examples.ecommerce.server import create_server  # noqa: E402
 
 MODES = ["auto", "legacy"]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
