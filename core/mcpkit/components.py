@@ -15,10 +15,9 @@ from functools import cached_property
 from typing import Any, Final, TypeAlias
 
 import mcp_types as types
-from jsonschema.protocols import Validator
 from mcp.shared.uri_template import UriTemplate
 
-from mcpkit.schema import WRAP_RESULT_KEY, compile_validator
+from mcpkit.schema import WRAP_RESULT_KEY, SchemaValidator, compile_validator
 
 WRAPPED_RESULT_META = "mcpkit/wrapped-result"
 """``_meta`` key of results whose structured content is ``{"result": value}`` (the real value)."""
@@ -70,7 +69,7 @@ class Tool:
     """Extra words that describe the tool to search (not sent to clients)."""
 
     @cached_property
-    def validator(self) -> Validator:
+    def validator(self) -> SchemaValidator:
         """The compiled validator of the input schema (built on first use)."""
         return compile_validator(self.input_schema, owner=f"tool {self.name!r}")
 

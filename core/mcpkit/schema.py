@@ -18,8 +18,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError as JSONSchemaError
+from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
@@ -111,18 +113,42 @@ class SchemaNormalizer:
         return refs
 
 
-def compile_validator(schema: dict[str, Any], *, owner: str) -> Validator:
+class SchemaValidator:
+    """Checks instances against one schema: a fast yes/no from jsonschema-rs, and readable errors
+    from :mod:`jsonschema` only for instances that fail (or when jsonschema-rs cannot take the schema)."""
+
+    def __init__(self, schema: dict[str, Any], *, owner: str) -> None:
+        cls = validator_for(schema, default=Draft202012Validator)
+        try:
+            cls.check_schema(schema)
+        except JSONSchemaError as exc:
+            raise SchemaError(f"{owner}: invalid JSON Schema: {exc.message}") from exc
+        self._explaining: Validator = cls(schema)
+        try:
+            self._fast: jsonschema_rs.Validator | None = jsonschema_rs.validator_for(schema)
+        except (jsonschema_rs.ValidationError, ValueError):
+            self._fast = None
+
+    def is_valid(self, instance: Any) -> bool:
+        """Whether ``instance`` is valid."""
+        if self._fast is not None and self._fast.is_valid(instance):
+            return True
+        return not any(True for _ in self._explaining.iter_errors(instance))
+
+    def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
+        """Every way ``instance`` is invalid (slow: for error messages)."""
+        return self._explaining.iter_errors(instance)
+
+
+def compile_validator(schema: dict[str, Any], *, owner: str) -> SchemaValidator:
     """A validator for ``schema``; raises :class:`SchemaError` if the schema itself is invalid."""
-    cls = validator_for(schema, default=Draft202012Validator)
-    try:
-        cls.check_schema(schema)
-    except JSONSchemaError as exc:
-        raise SchemaError(f"{owner}: invalid JSON Schema: {exc.message}") from exc
-    return cls(schema)
+    return SchemaValidator(schema, owner=owner)
 
 
-def argument_errors(validator: Validator, arguments: dict[str, Any]) -> list[str]:
+def argument_errors(validator: SchemaValidator, arguments: dict[str, Any]) -> list[str]:
     """Readable descriptions of what is wrong with ``arguments`` (empty when they are valid)."""
+    if validator.is_valid(arguments):
+        return []
     errors = sorted(validator.iter_errors(arguments), key=lambda e: [str(p) for p in e.absolute_path])
     problems = []
     for error in errors[:_MAX_REPORTED_ERRORS]:

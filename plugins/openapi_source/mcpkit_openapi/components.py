@@ -20,11 +20,10 @@ from typing import Any
 import anyio
 import httpx
 import mcp_types as types
-from jsonschema.protocols import Validator
 
 from mcpkit import MCPType, Resource, ResourceError, ResourceTemplate, Tool, ToolError, ToolResult
 from mcpkit.context import forwarded_headers
-from mcpkit.schema import argument_errors, compile_validator
+from mcpkit.schema import SchemaValidator, argument_errors, compile_validator
 from mcpkit.sources import PlannedRoute
 from mcpkit_openapi.credentials import Credentials, Selection
 from mcpkit_openapi.errors import ConversionWarning
@@ -256,7 +255,7 @@ class _Arguments:
         self.variables = variables
 
     @cached_property
-    def validator(self) -> Validator:
+    def validator(self) -> SchemaValidator:
         return compile_validator(self.plan.input_schema, owner=f"{self.plan.method} {self.plan.path}")
 
     def convert(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -373,8 +372,12 @@ async def _read(response: httpx.Response, limit: int | None) -> httpx.Response:
     """``response`` with its body read; past ``limit`` bytes the body is refused, not read."""
     where = f"{response.request.method} {response.request.url.path}"
     length = response.headers.get("content-length")
-    if limit is not None and length is not None and length.isdigit() and int(length) > limit:
-        raise ToolError(f"{where} returned {int(length):,} bytes, more than the {limit:,} read at most")
+    if length is not None and length.isdigit() and "content-encoding" not in response.headers:
+        # A declared, uncompressed length: checked up front, then read as it is.
+        if limit is not None and int(length) > limit:
+            raise ToolError(f"{where} returned {int(length):,} bytes, more than the {limit:,} read at most")
+        await response.aread()
+        return response
     chunks = []
     size = 0
     async for chunk in response.aiter_bytes():

@@ -19,12 +19,12 @@ from typing import Any, Literal
 import httpx
 import jmespath
 import mcp_types as types
+import orjson
 from jsonschema.exceptions import best_match
-from jsonschema.protocols import Validator
 
 from mcpkit import ResourceContent, ToolError, ToolResult
 from mcpkit.components import to_json_text
-from mcpkit.schema import compile_validator
+from mcpkit.schema import SchemaValidator, compile_validator
 from mcpkit_openapi.model import Definitions, Operation, Schema
 from mcpkit_openapi.parsers.common import is_json, is_success
 from mcpkit_openapi.plan import with_definitions
@@ -91,7 +91,7 @@ class ResponseReader:
         self.narrowing = narrowing
 
     @cached_property
-    def validator(self) -> Validator | None:
+    def validator(self) -> SchemaValidator | None:
         """Validator of the documented success schema (compiled on first use)."""
         if self.schema is None:
             return None
@@ -163,6 +163,10 @@ class ResponseReader:
 
     def _json(self, response: httpx.Response) -> Any:
         try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            pass  # orjson refuses integers past 64 bits, which the json module reads
+        try:
             return json.loads(response.content)
         except ValueError:
             raise ToolError(
@@ -171,6 +175,8 @@ class ResponseReader:
 
     def _check(self, data: Any, response: httpx.Response) -> None:
         assert self.validator is not None
+        if self.validator.is_valid(data):
+            return
         error = best_match(self.validator.iter_errors(data))
         if error is not None:
             location = "/".join(str(p) for p in error.absolute_path) or "(root)"
