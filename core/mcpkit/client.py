@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import mcp
 import mcp_types as types
@@ -91,14 +91,7 @@ class Client:
 
     async def list_tools(self) -> list[types.Tool]:
         """All tools (every page)."""
-        tools: list[types.Tool] = []
-        cursor: str | None = None
-        while True:
-            page = await self._client.list_tools(cursor=cursor)
-            tools.extend(page.tools)
-            cursor = page.next_cursor
-            if cursor is None:
-                return tools
+        return await _every_page(self._client.list_tools, lambda page: page.tools)
 
     async def call_tool(
         self,
@@ -125,30 +118,34 @@ class Client:
 
     async def list_resources(self) -> list[types.Resource]:
         """All fixed-URI resources (every page)."""
-        resources: list[types.Resource] = []
-        cursor: str | None = None
-        while True:
-            page = await self._client.list_resources(cursor=cursor)
-            resources.extend(page.resources)
-            cursor = page.next_cursor
-            if cursor is None:
-                return resources
+        return await _every_page(self._client.list_resources, lambda page: page.resources)
 
     async def list_resource_templates(self) -> list[types.ResourceTemplate]:
         """All resource templates (every page)."""
-        templates: list[types.ResourceTemplate] = []
-        cursor: str | None = None
-        while True:
-            page = await self._client.list_resource_templates(cursor=cursor)
-            templates.extend(page.resource_templates)
-            cursor = page.next_cursor
-            if cursor is None:
-                return templates
+        return await _every_page(self._client.list_resource_templates, lambda page: page.resource_templates)
 
     async def read_resource(self, uri: str) -> ResourceContents:
         """The contents of the resource at ``uri``."""
         result = await self._client.read_resource(uri)
         return list(result.contents)
+
+
+PageT = TypeVar("PageT", bound=types.PaginatedResult)
+ItemT = TypeVar("ItemT")
+
+
+async def _every_page(
+    fetch: Callable[..., Awaitable[PageT]], items: Callable[[PageT], Sequence[ItemT]]
+) -> list[ItemT]:
+    """The items of every page a paginated list call gives, following ``next_cursor``."""
+    found: list[ItemT] = []
+    cursor: str | None = None
+    while True:
+        page = await fetch(cursor=cursor)
+        found.extend(items(page))
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
 
 
 def _data(structured: dict[str, Any] | None, wrapped: bool) -> Any:
