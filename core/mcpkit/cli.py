@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from mcpkit import __version__
 from mcpkit.exceptions import MCPKitError, MissingPluginError, UnknownNameError
 from mcpkit.plugins import KINDS, get_plugin_host
+from mcpkit.registry import Registry
 from mcpkit.routing import MCPType, Route, RouteMap, RouteMapFn
 from mcpkit.server import MCPKit
 from mcpkit.settings import Settings
@@ -169,7 +170,7 @@ def serve(
     timeout
         Seconds each request to the API may take (default 30).
     """
-    _check_transport(transport)
+    _check_names(transport=transport, route_mappers=route_mapper, name_strategy=name_strategy, parser=parser)
     headers = parse_headers(header or [])
     options = _conversion_options(
         resources, include_tags, exclude_tags, route_mapper, name_strategy, parser, output_schemas
@@ -225,6 +226,7 @@ def inspect_source(
     parser
         The OpenAPI parser, by name.
     """
+    _check_names(route_mappers=route_mapper, name_strategy=name_strategy, parser=parser)
     options = _conversion_options(
         resources, include_tags, exclude_tags, route_mapper, name_strategy, parser, None
     )
@@ -267,7 +269,7 @@ def parse_headers(values: Sequence[str]) -> dict[str, str]:
         if not colon or not _HEADER_NAME.fullmatch(name.strip()):
             raise UsageError(
                 "--header takes 'Name: value' (a header name, a colon, the value); "
-                f"got {len(value)} characters without a valid header name before a colon"
+                "a value given has no header name before a colon"
             )
         headers[name.strip()] = content.strip()
     return headers
@@ -356,13 +358,31 @@ def _given(**options: Any) -> dict[str, Any]:
     return {key: value for key, value in options.items() if value is not None}
 
 
-def _check_transport(transport: str) -> None:
-    try:
-        get_plugin_host().transports.get(transport)
-    except MissingPluginError:
-        raise
-    except UnknownNameError as exc:
-        raise UsageError(f"--transport: {exc}") from None
+def _check_names(
+    *,
+    transport: str | None = None,
+    route_mappers: Sequence[str] | None = None,
+    name_strategy: str | None = None,
+    parser: str | None = None,
+) -> None:
+    """Plugin names are checked before any work: an unknown one is a :class:`UsageError` listing the
+    valid ones; a well-known one whose plugin is missing raises :class:`MissingPluginError`."""
+    host = get_plugin_host()
+    lookups: list[tuple[str, Registry[Any], str | None]] = [
+        ("--transport", host.transports, transport),
+        ("--name-strategy", host.name_strategies, name_strategy),
+        ("--parser", host.openapi_parsers, parser),
+        *(("--route-mapper", host.route_mappers, mapper) for mapper in route_mappers or ()),
+    ]
+    for option, registry, name in lookups:
+        if name is None:
+            continue
+        try:
+            registry.get(name)
+        except MissingPluginError:
+            raise
+        except UnknownNameError as exc:
+            raise UsageError(f"{option}: {exc}") from None
 
 
 # Sources
@@ -412,11 +432,16 @@ def import_app(reference: str) -> Any:
     found: Any = module
     for part in attribute.split("."):
         if not hasattr(found, part):
-            apps = sorted(n for n, v in vars(module).items() if callable(getattr(v, "openapi", None)))
+            apps = sorted(n for n, v in vars(module).items() if _is_app(v))
             hint = f"; FastAPI apps in it: {', '.join(apps)}" if apps else ""
             raise CommandError(f"module {module_name!r} has no attribute {attribute!r}{hint}")
         found = getattr(found, part)
     return found
+
+
+def _is_app(value: object) -> bool:
+    """Whether ``value`` looks like a FastAPI app instance (not the class)."""
+    return not isinstance(value, type) and callable(getattr(value, "openapi", None))
 
 
 def _where(exc: BaseException) -> str:
