@@ -78,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="Turn HTTP APIs into MCP servers. Docs: docs/cli.md",
         version=__version__,
         default_parameter=Parameter(negative=()),
+        suppress_keyboard_interrupt=False,  # Ctrl+C is EXIT_INTERRUPTED, below
     )
     app.command(serve)
     app.command(inspect_source, name="inspect")
