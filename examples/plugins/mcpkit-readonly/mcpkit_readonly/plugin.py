@@ -19,7 +19,7 @@ def reads_only(route: Route, mcp_type: MCPType) -> MCPType | None:
 
 
 def read_name(route: Route) -> str:
-    """Name a read for what it reads: ``GET /pets`` is ``list_pets``, ``GET /pets/{pet_id}`` is
+    """Name a read for what it reads: ``GET /pets`` is ``get_pets``, ``GET /pets/{pet_id}`` is
     ``get_pets_by_pet_id``, ``HEAD /pets`` is ``check_pets``. Other methods get the default name."""
     method = route.method.upper()
     if method not in READ_METHODS:
@@ -27,11 +27,10 @@ def read_name(route: Route) -> str:
     segments = [segment for segment in route.path.split("/") if segment]
     nouns = [_NON_WORD.sub("_", s).strip("_") for s in segments if not s.startswith("{")] or ["root"]
     parameters = [s.strip("{}") for s in segments if s.startswith("{")]
-    if method == "HEAD":
-        return "_".join(["check", *nouns])
-    if segments and segments[-1].startswith("{"):
-        return "_".join(["get", *nouns, "by", "_and_".join(parameters)])
-    return "_".join(["list", *nouns])
+    words = ["check" if method == "HEAD" else "get", *nouns]
+    if parameters:
+        words += ["by", "_and_".join(parameters)]
+    return "_".join(words)
 
 
 @hookimpl
@@ -42,5 +41,5 @@ def mcpkit_register_route_mappers(register: Register[RouteMapper]) -> None:
 
 @hookimpl
 def mcpkit_register_name_strategies(register: Register[NameStrategy]) -> None:
-    """Register ``readonly``: ``list_...``, ``get_..._by_...`` and ``check_...`` names."""
+    """Register ``readonly``: ``get_...``, ``get_..._by_...`` and ``check_...`` names."""
     register("readonly", read_name)

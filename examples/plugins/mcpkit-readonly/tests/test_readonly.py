@@ -50,19 +50,19 @@ def test_only_reads_are_kept() -> None:
 
 
 def test_names_say_what_is_read() -> None:
-    assert read_name(Route("GET", "/pets")) == "list_pets"
+    assert read_name(Route("GET", "/pets")) == "get_pets"
     assert read_name(Route("GET", "/pets/{pet_id}")) == "get_pets_by_pet_id"
     assert read_name(Route("GET", "/users/{user}/repos/{repo}")) == "get_users_repos_by_user_and_repo"
-    assert read_name(Route("GET", "/users/{user}/repos")) == "list_users_repos"
+    assert read_name(Route("GET", "/users/{user}/repos")) == "get_users_repos_by_user"
     assert read_name(Route("HEAD", "/pets")) == "check_pets"
-    assert read_name(Route("GET", "/")) == "list_root"
+    assert read_name(Route("GET", "/")) == "get_root"
     assert read_name(Route("POST", "/pets", operation_id="createPet")) == "createPet"
 
 
 @pytest.mark.anyio  # anyio's pytest plugin runs it: any async runner will do
 async def test_selected_by_name(mcpkit_server: Any, mcpkit_client: Any) -> None:
     server = mcpkit_server(DOCUMENT, app=API, route_mappers=["readonly"], name_strategy="readonly")
-    assert set(server.tools) == {"list_pets", "check_pets", "get_pets_by_pet_id"}
+    assert set(server.tools) == {"get_pets", "check_pets", "get_pets_by_pet_id"}
     async with mcpkit_client(server) as client:
         result = await client.call_tool("get_pets_by_pet_id", {"pet_id": 7})
         assert result.data == {"id": 7, "name": "Rex"}
@@ -74,7 +74,7 @@ def test_selected_by_the_environment(
     monkeypatch.setenv("MCPKIT_ROUTE_MAPPERS", "readonly")
     monkeypatch.setenv("MCPKIT_NAME_STRATEGY", "readonly")
     mcpkit_plugins()
-    assert set(mcpkit_server(DOCUMENT, app=API).tools) == {"list_pets", "check_pets", "get_pets_by_pet_id"}
+    assert set(mcpkit_server(DOCUMENT, app=API).tools) == {"get_pets", "check_pets", "get_pets_by_pet_id"}
 
 
 def test_found_through_its_entry_point(mcpkit_plugins: Any) -> None:
