@@ -1,12 +1,13 @@
 """Conversion benchmark: every corpus document, both OpenAPI parsers, each run in a fresh process.
 
-    python bench/convert.py [--rounds 3] [--corpus ../shared/corpus] [document ...]
+    python bench/convert.py [--rounds 3] [--corpus ../shared/corpus] [--fastmcp] [document ...]
 
-Per document and parser it prints the medians over the rounds of: build time (``from_openapi`` from
-the file; imports and plugin discovery happen before the clock starts), first ``tools/list`` time
-and repeated ``tools/list`` time (through the in-memory SDK client, so they include the client's own
-validation of the listing),
-peak memory of the process (max RSS, interpreter included), and the size of the listing in bytes.
+Per document and parser (and FastMCP 4.1.6's ``from_openapi`` with ``--fastmcp``, in the peer
+environment of bench/peers.py; bench/run.py runs it beside mcpkit in every run) it prints the
+medians over the rounds of: build time (``from_openapi`` from the file; imports and plugin discovery
+happen before the clock starts), first ``tools/list`` time and repeated ``tools/list`` time (through
+the in-memory client, so they include the client's own validation of the listing), peak memory of
+the process (max RSS, interpreter and imports included), and the size of the listing in bytes.
 Targets (SPEC.md, experimental parser): github build + first list < 0.5 s and < 250 MB; stripe < 1.5 s
 and < 400 MB.
 """
@@ -14,11 +15,14 @@ and < 400 MB.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +30,25 @@ from typing import Any
 if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     del sys.path[0]
 
+_spec = importlib.util.spec_from_file_location("peers", Path(__file__).with_name("peers.py"))
+assert _spec is not None
+assert _spec.loader is not None
+peers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(peers)
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 PARSERS = ("legacy", "experimental")
+PEER = "fastmcp"
 TARGETS = {"github-api.github.com.json": (0.5, 250), "stripe-spec3.yaml": (1.5, 400)}
 
 
-def measure(document: str, parser: str) -> dict[str, Any]:
-    """One fresh-process measurement (run as ``convert.py --one DOCUMENT PARSER``)."""
-    import resource
+Connect = Callable[[Any], AbstractAsyncContextManager[Any]]
+ListTools = Callable[[Any], Awaitable[Any]]
 
-    import anyio
+
+def _mcpkit(document: str, parser: str) -> tuple[Callable[[], Any], Connect, ListTools]:
+    """mcpkit: ``from_openapi`` reads the file itself; listed through the SDK session of ``mcpkit.Client``."""
     import httpx
 
     from mcpkit import Client, MCPKit
@@ -44,45 +56,109 @@ def measure(document: str, parser: str) -> dict[str, Any]:
 
     assert "openapi" in get_plugin_host().sources  # plugin discovery is start-up, like imports: not timed
     client = httpx.AsyncClient(base_url="http://127.0.0.1:9")  # created outside the timing: TLS setup
-    started = time.perf_counter()
-    mcp = MCPKit.from_openapi(openapi_spec=document, client=client, parser=parser)
-    build = time.perf_counter() - started
 
-    async def listings() -> tuple[float, list[float], int]:
-        async with Client(mcp) as client:
+    def build() -> Any:
+        return MCPKit.from_openapi(openapi_spec=document, client=client, parser=parser)
+
+    async def list_tools(connection: Any) -> Any:
+        return await connection.session.list_tools()
+
+    return build, Client, list_tools
+
+
+def _fastmcp(document: str) -> tuple[Callable[[], Any], Connect, ListTools]:
+    """FastMCP 4.1.6: ``from_openapi`` takes a dict, so its build includes loading the file (YAML with
+    the C loader); listed through ``fastmcp.Client`` (no client-side cache by default)."""
+    import httpx2
+    import yaml
+    from fastmcp import Client, FastMCP
+
+    client = httpx2.AsyncClient(base_url="http://127.0.0.1:9")
+
+    def build() -> Any:
+        text = Path(document).read_bytes()
+        spec = json.loads(text) if document.endswith(".json") else yaml.load(text, Loader=yaml.CSafeLoader)
+        return FastMCP.from_openapi(openapi_spec=spec, client=client)
+
+    async def list_tools(connection: Any) -> Any:
+        return await connection.list_tools_mcp()
+
+    return build, Client, list_tools
+
+
+def timed(build: Callable[[], Any], connect: Connect, list_tools: ListTools) -> dict[str, Any]:
+    """Build a server, then list its tools in memory: once, then five times more (medians).
+
+    The harness of every fresh-process measurement of a server's build (here and bench/fastapi_build.py):
+    imports and client setup happen before, and the memory they take is reported apart (``imports_mb``).
+    """
+    import resource
+
+    import anyio
+
+    imported = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    mcp = build()
+    built = time.perf_counter() - started
+
+    async def listings() -> tuple[float, list[float], int, int]:
+        async with connect(mcp) as client:
             started = time.perf_counter()
-            result = await client.session.list_tools()
+            result = await list_tools(client)
             first = time.perf_counter() - started
+            cursor = getattr(result, "next_cursor", getattr(result, "nextCursor", None))
+            assert cursor is None, "a paginated listing: only its first page was measured"
             repeated = []
             for _ in range(5):
                 started = time.perf_counter()
-                await client.session.list_tools()
+                await list_tools(client)
                 repeated.append(time.perf_counter() - started)
         size = len(result.model_dump_json(by_alias=True, exclude_none=True))
-        return first, repeated, size
+        return first, repeated, size, len(result.tools)
 
-    first, repeated, size = anyio.run(listings)
+    first, repeated, size, tools = anyio.run(listings)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
-        "build": build,
+        "build": built,
         "first_list": first,
         "repeated_list": statistics.median(repeated),
         "peak_mb": peak,
+        "imports_mb": imported,
         "list_bytes": size,
-        "tools": len(mcp.tools),
+        "tools": tools,
     }
 
 
-def run(document: Path, parser: str) -> dict[str, Any]:
+def measure(document: str, system: str) -> dict[str, Any]:
+    """One fresh-process measurement (run as ``convert.py --one DOCUMENT SYSTEM``)."""
+    return timed(*(_fastmcp(document) if system == PEER else _mcpkit(document, system)))
+
+
+def operations(document: Path) -> int:
+    """Operations under ``paths`` (the eight HTTP methods), as the corpus MANIFEST counts them."""
+    import yaml
+
+    text = document.read_bytes()
+    spec = json.loads(text) if document.suffix == ".json" else yaml.load(text, Loader=yaml.CSafeLoader)
+    methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+    return sum(
+        1 for item in spec.get("paths", {}).values() if isinstance(item, dict) for m in item if m in methods
+    )
+
+
+def run(document: Path, system: str, timeout: float = 900) -> dict[str, Any]:
+    """Measure ``document`` with ``system`` (a parser of mcpkit, or ``fastmcp``) in a fresh process."""
+    python = str(peers.peer_python("fastmcp")) if system == PEER else sys.executable
     output = subprocess.run(
-        [sys.executable, __file__, "--one", str(document), parser],
+        [python, __file__, "--one", str(document), system],
         capture_output=True,
         text=True,
+        timeout=timeout,
         check=False,
     )
     if output.returncode != 0:
-        raise RuntimeError(f"{document.name} ({parser}) failed:\n{output.stderr}")
-    return json.loads(output.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{document.name} ({system}) failed:\n{output.stderr}")
+    return dict(json.loads(output.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:
@@ -92,7 +168,8 @@ def main() -> None:
     options.add_argument("documents", nargs="*", help="document names in the corpus (default: all)")
     options.add_argument("--rounds", type=int, default=3)
     options.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    options.add_argument("--one", nargs=2, metavar=("DOCUMENT", "PARSER"), help=argparse.SUPPRESS)
+    options.add_argument("--fastmcp", action="store_true", help="measure FastMCP's from_openapi too")
+    options.add_argument("--one", nargs=2, metavar=("DOCUMENT", "SYSTEM"), help=argparse.SUPPRESS)
     args = options.parse_args()
     if args.one:
         print(json.dumps(measure(*args.one)))
@@ -108,7 +185,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for name in names:
-        for parser in PARSERS:
+        for parser in (*PARSERS, PEER) if args.fastmcp else PARSERS:
             rounds = [run(args.corpus / name, parser) for _ in range(args.rounds)]
 
             def median(key: str, rounds: list[dict[str, Any]] = rounds) -> float:
