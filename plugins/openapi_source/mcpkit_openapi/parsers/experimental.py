@@ -59,7 +59,11 @@ class ExperimentalParser:
         )
         for path, raw_item in paths.items():
             item_where = pointer("paths", path)
-            item = reader.resolve(raw_item, item_where)
+            try:
+                item = reader.resolve(raw_item, item_where)
+            except OpenAPIError as exc:
+                converter.warn(exc.pointer, f"{exc.reason}; path item ignored")
+                continue
             if not isinstance(item, dict):
                 converter.warn(item_where, "a path item must be an object; ignored")
                 continue

@@ -186,9 +186,23 @@ class LegacyParser:
         raw_item: Mapping[str, Any],
     ) -> None:
         item_where = pointer("paths", path)
-        if isinstance(raw_item.get("$ref"), str):
-            item_where = raw_item["$ref"]
-            raw_item = models.raw(item_where, item_where)
+        seen: set[str] = set()
+        resolved: Any = raw_item
+        while isinstance(resolved, Mapping) and isinstance(resolved.get("$ref"), str):
+            ref = resolved["$ref"]
+            try:
+                if ref in seen:
+                    raise OpenAPIError(item_where, f"$ref cycle through {ref!r}")
+                seen.add(ref)
+                resolved = models.raw(ref, item_where)
+            except OpenAPIError as exc:
+                converter.warn(exc.pointer, f"{exc.reason}; path item ignored")
+                return
+            item_where = ref
+        if not isinstance(resolved, Mapping):
+            converter.warn(pointer("paths", path), "a path item must be an object; ignored")
+            return
+        raw_item = resolved
         item = models.validate(item_where, _PATH_ITEM, raw_item)
         for method in METHODS:
             if method not in raw_item:
