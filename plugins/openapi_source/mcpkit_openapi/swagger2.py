@@ -66,11 +66,11 @@ def upgrade(document: Mapping[str, Any], warnings: list[ConversionWarning]) -> d
             "parameters": source.get("parameters", {}),
             "responses": {
                 name: _response(response, _list(source.get("produces")))
-                for name, response in (source.get("responses") or {}).items()
+                for name, response in _mapping(source.get("responses")).items()
             },
             "securitySchemes": {
                 name: _security_scheme(scheme)
-                for name, scheme in (source.get("securityDefinitions") or {}).items()
+                for name, scheme in _mapping(source.get("securityDefinitions")).items()
             },
         },
     }
@@ -79,7 +79,11 @@ def upgrade(document: Mapping[str, Any], warnings: list[ConversionWarning]) -> d
             upgraded[key] = source[key]
     consumes = _list(source.get("consumes"))
     produces = _list(source.get("produces"))
-    for path, item in (source.get("paths") or {}).items():
+    paths = source.get("paths") or {}
+    if not isinstance(paths, Mapping):
+        upgraded["paths"] = paths  # the parser reports it
+        return upgraded
+    for path, item in paths.items():
         if not isinstance(item, Mapping):
             upgraded["paths"][path] = item
             continue
@@ -114,6 +118,10 @@ def _rewrite_refs(node: Any) -> Any:
 
 def _list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> Mapping[Any, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _resolve(document: Mapping[str, Any], node: Any) -> Any:
@@ -153,7 +161,7 @@ def _security_scheme(scheme: Any) -> Any:
         for key in ("authorizationUrl", "tokenUrl"):
             if key in scheme:
                 flow[key] = scheme[key]
-        return {"type": "oauth2", "flows": {flow_names.get(scheme.get("flow", ""), "implicit"): flow}}
+        return {"type": "oauth2", "flows": {flow_names.get(str(scheme.get("flow")), "implicit"): flow}}
     return dict(scheme)
 
 
@@ -176,12 +184,12 @@ def _operation(
     new: dict[str, Any] = {
         k: v for k, v in operation.items() if k not in ("parameters", "consumes", "produces")
     }
-    consumes = _list(operation.get("consumes")) or consumes
-    produces = _list(operation.get("produces")) or produces
+    consumes = [str(c) for c in _list(operation.get("consumes")) or consumes]
+    produces = [str(p) for p in _list(operation.get("produces")) or produces]
     merged: dict[tuple[Any, Any], Any] = {}
     for parameter in [*shared, *(_resolve(source, p) for p in _list(operation.get("parameters")))]:
         if isinstance(parameter, Mapping):
-            merged[(parameter.get("name"), parameter.get("in"))] = parameter
+            merged[(str(parameter.get("name")), str(parameter.get("in")))] = parameter
     parameters: list[Any] = []
     form: dict[str, Any] = {}
     form_required: list[str] = []
@@ -219,10 +227,12 @@ def _operation(
         }
     if parameters:
         new["parameters"] = parameters
-    new["responses"] = {
-        str(status): _response(response, produces)
-        for status, response in (operation.get("responses") or {}).items()
-    }
+    responses = operation.get("responses") or {}
+    new["responses"] = (
+        {str(status): _response(response, produces) for status, response in responses.items()}
+        if isinstance(responses, Mapping)
+        else responses  # the parser reports it
+    )
     return new
 
 
@@ -236,7 +246,7 @@ def _plain_parameter(
     }
     converted["schema"] = _parameter_schema(parameter)
     collection = parameter.get("collectionFormat")
-    if parameter.get("type") == "array" and collection:
+    if parameter.get("type") == "array" and isinstance(collection, str) and collection:
         if collection not in _COLLECTION_FORMATS:
             warnings.append(
                 ConversionWarning(
@@ -261,5 +271,5 @@ def _response(response: Any, produces: list[Any]) -> Any:
         media_type = next(
             (p for p in produces if "json" in str(p)), produces[0] if produces else "application/json"
         )
-        new["content"] = {media_type: {"schema": response["schema"]}}
+        new["content"] = {str(media_type): {"schema": response["schema"]}}
     return new
