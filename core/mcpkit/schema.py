@@ -193,7 +193,14 @@ def _check_object_shape(root: Mapping[str, Any], owner: str, what: str) -> None:
         raise SchemaError(f"{owner}: the {what}'s 'required' must be a list of property names")
 
 
+_VALUE_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
+"""Keywords whose values are data: a ``"$ref"`` key in them is not a reference."""
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs", "definitions"})
+"""Keywords mapping names to schemas: a name (``"enum"``, ``"$ref"``) is not a keyword there."""
+
+
 def _references(node: object) -> Iterator[str]:
+    """Every ``$ref`` of a schema (not the ``"$ref"`` keys of data such as ``default`` values)."""
     stack = [node]
     while stack:
         current = stack.pop()
@@ -201,7 +208,13 @@ def _references(node: object) -> Iterator[str]:
             ref = current.get("$ref")
             if isinstance(ref, str):
                 yield ref
-            stack.extend(v for v in current.values() if isinstance(v, (dict, list)))
+            for key, value in current.items():
+                if key in _VALUE_KEYWORDS or not isinstance(value, (dict, list)):
+                    continue
+                if key in _SCHEMA_MAPS and isinstance(value, dict):
+                    stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
+                else:
+                    stack.append(value)
         elif isinstance(current, list):
             stack.extend(v for v in current if isinstance(v, (dict, list)))
 

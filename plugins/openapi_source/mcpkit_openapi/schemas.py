@@ -39,6 +39,7 @@ _SUBSCHEMA = frozenset(
         "else",
         "unevaluatedItems",
         "unevaluatedProperties",
+        "contentSchema",
     }
 )
 _SUBSCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
@@ -70,7 +71,6 @@ _KEPT = frozenset(
         "examples",
         "contentMediaType",
         "contentEncoding",
-        "contentSchema",
         "$comment",
     }
 )
