@@ -35,6 +35,10 @@ _MAX_MESSAGE_LENGTH = 300
 _DEFINITION_KEYS = ("$defs", "definitions")
 _DEFS_POINTER = "#/$defs/"
 
+MAX_SCHEMA_DEPTH = 160
+"""Levels of objects and arrays a served schema may nest (its ``$defs`` included). The SDK cannot
+serialise a listing much deeper than 250 levels, and one such tool would fail every ``tools/list``."""
+
 
 class SchemaNormalizer:
     """Normalises tool schemas. Definitions shared between tools (the same ``$defs`` objects, as
@@ -42,6 +46,7 @@ class SchemaNormalizer:
 
     def __init__(self) -> None:
         self._references: dict[int, tuple[object, frozenset[str]]] = {}
+        self._depths: dict[int, tuple[object, int]] = {}
 
     def input_schema(self, schema: object, *, owner: str) -> dict[str, Any]:
         """A servable input schema for ``owner`` (a tool name, for messages); raises :class:`SchemaError`."""
@@ -53,6 +58,7 @@ class SchemaNormalizer:
             raise SchemaError(f"{owner}: an input schema must describe an object, not type {kind!r}")
         _check_object_shape(root, owner, "input schema")
         self.check_references(root, owner)
+        self.check_depth(root, owner)
         return root
 
     def output_schema(self, schema: object, *, owner: str) -> tuple[dict[str, Any] | None, bool]:
@@ -64,6 +70,7 @@ class SchemaNormalizer:
             root["type"] = "object"
             _check_object_shape(root, owner, "output schema")
             self.check_references(root, owner)
+            self.check_depth(root, owner)
             return root, False
         inner = dict(root)
         wrapped: dict[str, Any] = {
@@ -76,7 +83,29 @@ class SchemaNormalizer:
             if key in inner:
                 wrapped[key] = inner.pop(key)
         self.check_references(wrapped, owner)
+        self.check_depth(wrapped, owner)
         return wrapped, True
+
+    def check_depth(self, schema: Mapping[str, Any], owner: str) -> None:
+        """Raise :class:`SchemaError` if ``schema`` nests deeper than :data:`MAX_SCHEMA_DEPTH`."""
+        depth = nesting_depth({k: v for k, v in schema.items() if k not in _DEFINITION_KEYS})
+        for key in _DEFINITION_KEYS:
+            definitions = schema.get(key)
+            if isinstance(definitions, dict) and definitions:
+                depth = max(depth, 2 + max(self._depth_of(d) for d in definitions.values()))
+        if depth > MAX_SCHEMA_DEPTH:
+            raise SchemaError(
+                f"{owner}: the schema nests {depth} levels deep, more than the {MAX_SCHEMA_DEPTH} "
+                "an MCP listing can carry"
+            )
+
+    def _depth_of(self, definition: object) -> int:
+        cached = self._depths.get(id(definition))
+        if cached is not None and cached[0] is definition:
+            return cached[1]
+        depth = nesting_depth(definition)
+        self._depths[id(definition)] = (definition, depth)
+        return depth
 
     def check_references(self, schema: Mapping[str, Any], owner: str) -> None:
         """Raise :class:`SchemaError` unless every ``$ref`` in ``schema`` is local and resolves in it."""
@@ -160,6 +189,20 @@ def argument_errors(validator: SchemaValidator, arguments: dict[str, Any]) -> li
     if len(errors) > _MAX_REPORTED_ERRORS:
         problems.append(f"... and {len(errors) - _MAX_REPORTED_ERRORS} more")
     return problems
+
+
+def nesting_depth(value: object) -> int:
+    """Levels of objects and arrays in a JSON value (``0`` for a scalar), counted without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _require_mapping(schema: object, owner: str, what: str) -> dict[str, Any]:

@@ -12,7 +12,11 @@ import httpx
 import orjson
 import yaml
 
-from mcpkit_openapi.errors import OpenAPIError
+from mcpkit_openapi.errors import OpenAPIError, pointer
+
+MAX_DEPTH = 128
+"""Levels of objects and arrays a document may nest where it is read whole (YAML text, a mapping that
+is copied, a Swagger 2.0 upgrade); the deepest real documents nest about 25."""
 
 
 class _Loader(yaml.CSafeLoader):
@@ -76,10 +80,34 @@ def parse_text(data: bytes | str, location: str) -> Any:
             return orjson.loads(raw)
         except ValueError as exc:
             raise OpenAPIError("#", f"{location} is not valid JSON: {exc}") from None
+    loader = _Loader(raw)
     try:
-        return yaml.load(raw, Loader=_Loader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_depth(node, location)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise OpenAPIError("#", f"{location} is not valid YAML or JSON: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def _check_depth(root: yaml.Node, location: str) -> None:
+    """Refuse YAML nested deeper than :data:`MAX_DEPTH` before it is built (building recurses)."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [value for _, value in node.value]
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            line = node.start_mark.line + 1
+            raise OpenAPIError("#", f"{location} nests more than {MAX_DEPTH} levels deep (line {line})")
+        stack.extend((child, depth + 1) for child in children)
 
 
 def load_document(spec: Any, *, timeout: float = 30.0) -> tuple[Mapping[str, Any], str | None]:
@@ -117,12 +145,14 @@ def load_document(spec: Any, *, timeout: float = 30.0) -> tuple[Mapping[str, Any
     )
 
 
-def _plain(node: Any) -> Any:
+def _plain(node: Any, where: tuple[Any, ...] = ()) -> Any:
     """A copy of ``node`` made of dicts and lists, as parsers expect (JSON and YAML loaders give these)."""
+    if isinstance(node, (Mapping, list, tuple)) and len(where) >= MAX_DEPTH:
+        raise OpenAPIError(pointer(*where), f"the document nests more than {MAX_DEPTH} levels deep")
     if isinstance(node, Mapping):
-        return {key: _plain(value) for key, value in node.items()}
+        return {key: _plain(value, (*where, key)) for key, value in node.items()}
     if isinstance(node, (list, tuple)):
-        return [_plain(value) for value in node]
+        return [_plain(value, (*where, index)) for index, value in enumerate(node)]
     return node
 
 

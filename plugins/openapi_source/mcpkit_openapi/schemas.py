@@ -22,11 +22,14 @@ from typing import Any
 
 import orjson
 
+from mcpkit.schema import nesting_depth
 from mcpkit_openapi.errors import ConversionWarning, OpenAPIError
 from mcpkit_openapi.model import Direction, Schema
 
 DEFS_PREFIX = "#/$defs/"
-_MAX_DEPTH = 200
+_MAX_DEPTH = 100
+"""Levels of objects and arrays one schema may nest, its values (``default``, ``enum``, ...) included:
+well within what an MCP listing can carry (:data:`mcpkit.schema.MAX_SCHEMA_DEPTH`)."""
 _TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 _SUBSCHEMA = frozenset(
     {
@@ -154,7 +157,7 @@ class SchemaConverter:
             refs: set[str] = set()
             self._owner = name
             try:
-                converted = self._convert(resolve_pointer(self._document, ref), direction, ref, refs, 0)
+                converted = self._convert(resolve_pointer(self._document, ref), direction, ref, refs, 1)
             finally:
                 self._owner = None
             self._converted[key] = converted
@@ -193,14 +196,17 @@ class SchemaConverter:
 
     def convert(self, node: Any, direction: Direction, where: str) -> Schema:
         """Convert the schema at ``where``; the definitions it refers to are converted when asked for."""
-        return self._convert(node, direction, where, set(), 0)
+        return self._convert(node, direction, where, set(), 1)
 
     def convert_all(self, refs: list[str]) -> None:
         """Convert the definitions at ``refs`` in both directions now (eager parsers)."""
         for ref in refs:
             name = self._register(ref)
-            self.get(name, "input")
-            self.get(name, "output")
+            try:
+                self.get(name, "input")
+                self.get(name, "output")
+            except OpenAPIError as exc:
+                self.warn(exc.pointer, f"{exc.reason}; operations that use it are not converted")
 
     def warn(self, where: str, message: str) -> None:
         """Record a warning once."""
@@ -215,8 +221,9 @@ class SchemaConverter:
         return name
 
     def _convert(self, node: Any, direction: Direction, where: str, refs: set[str], depth: int) -> Schema:
+        # depth: the nesting level of ``node`` in its schema's JSON (1 at the root)
         if depth > _MAX_DEPTH:
-            raise OpenAPIError(where, "schema nested too deeply (more than 200 levels)")
+            raise OpenAPIError(where, f"schema nested more than {_MAX_DEPTH} levels deep")
         if not isinstance(node, dict):
             if node is not True:
                 self.warn(where, f"a schema must be an object, not {type(node).__name__}; any value accepted")
@@ -249,27 +256,27 @@ class SchemaConverter:
                 )
             elif key == "items" and isinstance(value, list):
                 out["prefixItems"] = [
-                    self._sub(v, direction, f"{here}/{i}", refs, depth) for i, v in enumerate(value)
+                    self._sub(v, direction, f"{here}/{i}", refs, depth + 1) for i, v in enumerate(value)
                 ]
             elif key in _SUBSCHEMA:
                 out[key] = self._sub(value, direction, here, refs, depth)
             elif key in _SUBSCHEMA_LISTS:
                 if isinstance(value, list) and value:
                     out[key] = [
-                        self._sub(v, direction, f"{here}/{i}", refs, depth) for i, v in enumerate(value)
+                        self._sub(v, direction, f"{here}/{i}", refs, depth + 1) for i, v in enumerate(value)
                     ]
                 else:
                     self.warn(here, f"'{key}' must be a non-empty list of schemas; ignored")
             elif key in _SUBSCHEMA_MAPS:
                 if isinstance(value, dict):
                     out[key] = {
-                        k: self._sub(v, direction, f"{here}/{k}", refs, depth) for k, v in value.items()
+                        k: self._sub(v, direction, f"{here}/{k}", refs, depth + 1) for k, v in value.items()
                     }
             elif key == "type":
                 self._type(value, here, out)
             elif key == "enum":
                 if isinstance(value, list) and value:
-                    out[key] = value
+                    out[key] = self._value(value, here, depth)
                 else:
                     self.warn(here, "an empty or invalid 'enum' was ignored")
             elif key in ("exclusiveMinimum", "exclusiveMaximum"):
@@ -280,7 +287,7 @@ class SchemaConverter:
                 else:
                     out[key] = value
             elif key in _KEPT:
-                out[key] = value
+                out[key] = self._value(value, here, depth)
             elif key in _DROPPED or key.startswith("x-"):
                 continue
             else:
@@ -300,6 +307,12 @@ class SchemaConverter:
             out = _nullable(out)
         return out
 
+    def _value(self, value: Any, where: str, depth: int) -> Any:
+        """``value`` of a keyword of a schema node at ``depth``, unless it nests too deeply."""
+        if isinstance(value, (dict, list)) and depth + nesting_depth(value) > _MAX_DEPTH:
+            raise OpenAPIError(where, f"schema nested more than {_MAX_DEPTH} levels deep")
+        return value
+
     def _sub(self, node: Any, direction: Direction, where: str, refs: set[str], depth: int) -> Any:
         if isinstance(node, bool):
             return node
@@ -314,7 +327,7 @@ class SchemaConverter:
         for name, schema in value.items():
             if isinstance(schema, dict) and schema.get(hidden) is True:
                 continue
-            properties[str(name)] = self._sub(schema, direction, f"{where}/{name}", refs, depth)
+            properties[str(name)] = self._sub(schema, direction, f"{where}/{name}", refs, depth + 1)
         return properties
 
     def _reference(self, value: Any, where: str, refs: set[str]) -> str | None:

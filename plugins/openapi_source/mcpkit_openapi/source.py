@@ -22,7 +22,7 @@ from mcpkit.routing import RouteMapFn
 from mcpkit.sources import plan_routes
 from mcpkit_openapi.components import Access, Component, Shaping, build_component
 from mcpkit_openapi.credentials import Credentials, Security
-from mcpkit_openapi.errors import ConversionWarning
+from mcpkit_openapi.errors import ConversionWarning, OpenAPIError
 from mcpkit_openapi.loader import load_document
 from mcpkit_openapi.model import Operation, ParsedDocument, SkippedOperation
 from mcpkit_openapi.parsers import Parser
@@ -186,17 +186,21 @@ def _convert(
             timeout=options.timeout,
             max_response_bytes=shaping.max_response_bytes,
         )
-        component, plan = build_component(
-            entry,
-            operation,
-            parsed.definitions,
-            access,
-            tags=tags,
-            detailed_descriptions=options.detailed_descriptions,
-            output_schemas=policy,
-            shaping=shaping,
-            warnings=parsed.warnings,
-        )
+        try:
+            component, plan = build_component(
+                entry,
+                operation,
+                parsed.definitions,
+                access,
+                tags=tags,
+                detailed_descriptions=options.detailed_descriptions,
+                output_schemas=policy,
+                shaping=shaping,
+                warnings=parsed.warnings,
+            )
+        except OpenAPIError as exc:  # a definition it needs cannot be converted
+            parsed.skipped.append(SkippedOperation(operation.method, operation.path, exc.pointer, exc.reason))
+            continue
         conversion.components.append(ConvertedComponent(entry.route, operation, component, plan))
     if options.mcp_component_fn is not None:
         for converted in conversion.components:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mcpkit_openapi.errors import ConversionWarning, pointer
+from mcpkit_openapi.errors import ConversionWarning, OpenAPIError, pointer
+from mcpkit_openapi.loader import MAX_DEPTH
 from mcpkit_openapi.schemas import resolve_pointer
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
@@ -98,7 +99,9 @@ def upgrade(document: Mapping[str, Any], warnings: list[ConversionWarning]) -> d
     return upgraded
 
 
-def _rewrite_refs(node: Any) -> Any:
+def _rewrite_refs(node: Any, where: tuple[Any, ...] = ()) -> Any:
+    if isinstance(node, (Mapping, list)) and len(where) >= MAX_DEPTH:
+        raise OpenAPIError(pointer(*where), f"the document nests more than {MAX_DEPTH} levels deep")
     if isinstance(node, Mapping):
         out = {}
         for key, value in node.items():
@@ -109,10 +112,10 @@ def _rewrite_refs(node: Any) -> Any:
                         break
                 out[key] = value
             else:
-                out[key] = _rewrite_refs(value)
+                out[key] = _rewrite_refs(value, (*where, key))
         return out
     if isinstance(node, list):
-        return [_rewrite_refs(v) for v in node]
+        return [_rewrite_refs(v, (*where, i)) for i, v in enumerate(node)]
     return node
 
 
