@@ -38,6 +38,7 @@ from mcpkit.server import MCPKit
 from mcpkit.settings import Settings
 
 if TYPE_CHECKING:
+    from cyclopts import App
     from rich.console import Console
     from rich.table import Table
 
@@ -59,6 +60,7 @@ INSPECT_BASE_URL = "http://localhost"
 _APP_REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _WARNINGS_SHOWN = 10
+_WHOLE_COLUMNS = frozenset({"Kind", "Name", "Method", "Plugin"})
 
 
 class UsageError(MCPKitError):
@@ -71,21 +73,11 @@ class CommandError(MCPKitError):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mcpkit`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
-    from cyclopts import App, CycloptsError, Parameter
+    from cyclopts import CycloptsError
 
-    app = App(
-        name="mcpkit",
-        help="Turn HTTP APIs into MCP servers. Docs: docs/cli.md",
-        version=__version__,
-        default_parameter=Parameter(negative=()),
-        suppress_keyboard_interrupt=False,  # Ctrl+C is EXIT_INTERRUPTED, below
-    )
-    app.command(serve)
-    app.command(inspect_source, name="inspect")
-    app.command(plugins)
     tokens = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(tokens, exit_on_error=False, print_error=False, result_action="return_value")
+        _app()(tokens, exit_on_error=False, print_error=False, result_action="return_value")
     except CycloptsError as exc:
         return _fail(str(exc), EXIT_USAGE)
     except UsageError as exc:
@@ -95,6 +87,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         return _fail(_describe(exc), EXIT_FAILED)
     return EXIT_OK
+
+
+def parse_command_line(argv: Sequence[str]) -> None:
+    """Check ``argv`` as :func:`main` would read it, without running anything: a bad command line
+    raises ``cyclopts.CycloptsError`` (the docs' examples of long-running commands are checked so)."""
+    _app().parse_args(list(argv), exit_on_error=False, print_error=False)
+
+
+def _app() -> App:
+    from cyclopts import App, Parameter
+
+    app = App(
+        name="mcpkit",
+        help="Turn HTTP APIs into MCP servers. Docs: docs/cli.md",
+        version=__version__,
+        default_parameter=Parameter(negative=()),
+        suppress_keyboard_interrupt=False,  # Ctrl+C is EXIT_INTERRUPTED, in main
+    )
+    app.command(serve)
+    app.command(inspect_source, name="inspect")
+    app.command(plugins)
+    return app
 
 
 # Commands
@@ -602,12 +616,13 @@ def _print_conversion(report: dict[str, Any]) -> None:
         f"{_count(kinds.count('resource_template'), 'resource template')}; "
         f"{_count(len(report['excluded']), 'operation')} excluded by route maps",
         markup=False,
+        soft_wrap=True,
     )
     rows: list[tuple[str, ...]] = [
         (c["kind"], c["name"], c["method"], c["path"], c.get("uri") or ", ".join(_hints(c["annotations"])))
         for c in components
     ]
-    console.print(_table(None, ("Kind", "Name", "Method", "Path", "Annotations"), rows))
+    console.print(_table(None, ("Kind", "Name", "Method", "Path", "Annotations or URI"), rows))
     skipped = report["skipped"]
     if skipped:
         rows = [(s["method"], s["path"], s["reason"]) for s in skipped]
@@ -660,7 +675,9 @@ def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[st
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(*columns, title=title)
+    table = Table(title=title)
+    for column in columns:  # nothing is cut short: names stay whole, other cells fold
+        table.add_column(column, no_wrap=column in _WHOLE_COLUMNS, overflow="fold")
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
     return table
