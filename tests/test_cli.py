@@ -244,6 +244,11 @@ def test_a_failing_hook_is_listed_as_a_failure(capsys, fake_distribution):
             EXIT_FAILED,
             "importing 'failing' failed: ZeroDivisionError: division by zero (failing.py, line 2)",
         ),
+        (
+            ["inspect", "needy:app"],
+            EXIT_FAILED,
+            "importing 'needy' failed: ModuleNotFoundError: No module named 'not_installed_lib' (needy.py, line 1)",
+        ),
         (["inspect", "invalid.yaml"], EXIT_FAILED, "#/openapi: unsupported OpenAPI version '4.0.0'"),
         (
             ["inspect", "shop:app", "--route-mapper", "nope"],
@@ -300,6 +305,7 @@ def test_a_failing_hook_is_listed_as_a_failure(capsys, fake_distribution):
 )
 def test_errors_are_one_line_with_an_exit_code(capsys, shop_dir, argv, code, message):
     (shop_dir / "failing.py").write_text("import fastapi\n1 / 0\n")
+    (shop_dir / "needy.py").write_text("import not_installed_lib\n")
     (shop_dir / "invalid.yaml").write_text("openapi: 4.0.0\ninfo: {title: x, version: '1'}\npaths: {}\n")
     exit_code, out, err = run(capsys, *argv)
     assert exit_code == code
@@ -308,7 +314,8 @@ def test_errors_are_one_line_with_an_exit_code(capsys, shop_dir, argv, code, mes
     assert err.count("\n") == 1, err
     assert message in err
     assert "s3cret" not in err
-    sys.modules.pop("failing", None)
+    for name in ("failing", "needy"):
+        sys.modules.pop(name, None)
 
 
 def test_a_missing_plugin_names_the_install_command(capsys, monkeypatch):

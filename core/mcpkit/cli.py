@@ -437,13 +437,11 @@ def import_app(reference: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name == module_name or module_name.startswith(f"{exc.name}."):
-            raise CommandError(
-                f"no module named {exc.name!r} in {here} or on the Python path (from {reference!r})"
-            ) from None
-        raise CommandError(f"importing {module_name!r} failed: {_describe(exc)}{_where(exc)}") from None
+        if exc.name is not None and f"{module_name}.".startswith(f"{exc.name}."):  # it, or its package
+            raise CommandError(f"no module named {exc.name!r} in {here} or on the Python path") from None
+        raise _import_failed(module_name, exc, here) from None
     except Exception as exc:
-        raise CommandError(f"importing {module_name!r} failed: {_describe(exc)}{_where(exc)}") from None
+        raise _import_failed(module_name, exc, here) from None
     found: Any = module
     for part in attribute.split("."):
         if not hasattr(found, part):
@@ -459,12 +457,16 @@ def _is_app(value: object) -> bool:
     return not isinstance(value, type) and callable(getattr(value, "openapi", None))
 
 
-def _where(exc: BaseException) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
+def _import_failed(module_name: str, exc: Exception, directory: str) -> CommandError:
+    return CommandError(f"importing {module_name!r} failed: {_describe(exc)}{_where(exc, directory)}")
+
+
+def _where(exc: BaseException, directory: str) -> str:
+    """`` (file.py, line N)``: the last place in ``directory``'s files that the error went through."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(directory)]
     if not frames:
         return ""
-    last = frames[-1]
-    return f" ({Path(last.filename).name}, line {last.lineno})"
+    return f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})"
 
 
 def _build_server(
