@@ -68,7 +68,8 @@ class Shaping:
 
 @dataclass
 class Caller:
-    """Sends the request of one operation and reads its response. Error texts never carry secrets."""
+    """Sends the request of one operation and reads its response. Redirects are followed only within the
+    request's origin, and only if the client follows redirects. Error texts never carry secrets."""
 
     plan: RequestPlan
     reader: ResponseReader
@@ -109,7 +110,7 @@ class Caller:
         try:
             with deadline:
                 await access.credentials.apply(access.client, request, access.selection)
-                response = await access.client.send(request, stream=True)
+                response = await self._send_following(request)
                 try:
                     return await _read(response, None if access.max_response_bytes is None else READ_LIMIT)
                 finally:
@@ -121,6 +122,25 @@ class Caller:
             raise ToolError(
                 f"{self.plan.method} {request.url.path} failed: {type(exc).__name__}: {exc}"
             ) from None
+
+
+    async def _send_following(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``, following redirects only if the client follows them and only within the
+        request's origin (scheme, host, port); a redirect elsewhere is returned, never followed."""
+        client = self.access.client
+        response = await client.send(request, stream=True, follow_redirects=False)
+        for _ in range(client.max_redirects if client.follow_redirects else 0):
+            target = response.next_request
+            if target is None or not _same_origin(target.url, request.url):
+                break
+            await response.aclose()
+            await self.access.credentials.apply(client, target, self.access.selection)
+            response = await client.send(target, stream=True, follow_redirects=False)
+        return response
+
+
+def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
 
 
 def build_component(
