@@ -25,7 +25,7 @@ from mcpkit import MCPType, Resource, ResourceError, ResourceTemplate, Tool, Too
 from mcpkit.context import forwarded_headers
 from mcpkit.schema import SchemaValidator, argument_errors, compile_validator
 from mcpkit.sources import PlannedRoute
-from mcpkit_openapi.credentials import Credentials, Selection
+from mcpkit_openapi.credentials import Credentials, Selection, mask_forwarded
 from mcpkit_openapi.errors import ConversionWarning
 from mcpkit_openapi.model import Definitions, Operation, Schema
 from mcpkit_openapi.plan import RequestPlan, plan_operation, resolve_local
@@ -81,14 +81,18 @@ class Caller:
         try:
             return self.reader.tool_result(await self._send(arguments), expression)
         except ToolError as exc:
-            raise ToolError(self.access.credentials.mask(str(exc))) from None
+            raise ToolError(self._mask(str(exc))) from None
 
     async def resource_value(self, arguments: Mapping[str, Any], mime_type: str | None) -> Any:
         """Read the operation as a resource; every failure raises :class:`~mcpkit.ResourceError`."""
         try:
             return self.reader.resource_value(await self._send(arguments), mime_type)
         except ToolError as exc:
-            raise ResourceError(self.access.credentials.mask(str(exc))) from None
+            raise ResourceError(self._mask(str(exc))) from None
+
+    def _mask(self, text: str) -> str:
+        """``text`` without configured secrets, nor the credentials of forwarded headers."""
+        return mask_forwarded(self.access.credentials.mask(text), forwarded_headers())
 
     async def _send(self, arguments: Mapping[str, Any]) -> httpx.Response:
         access = self.access

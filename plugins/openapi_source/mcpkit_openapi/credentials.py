@@ -41,6 +41,9 @@ TOKEN_MARGIN = 60.0
 
 MASK = "***"
 
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+"""Forwarded headers whose values are masked in error texts (see :func:`mask_forwarded`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Selection:
@@ -236,6 +239,17 @@ class Security:
         if not self._credentials.configured:
             return Selection()
         return self._credentials.select(self._requirements(operation), assumed=self._assumed)
+
+
+def mask_forwarded(text: str, headers: Mapping[str, str]) -> str:
+    """``text`` with the values of forwarded credential headers (:data:`CREDENTIAL_HEADERS`) replaced
+    by ``***``: the whole value, and the credentials after its scheme (``Bearer <token>``)."""
+    for name, value in headers.items():
+        if name.lower() in CREDENTIAL_HEADERS:
+            for secret in sorted({value, value.partition(" ")[2]}, key=len, reverse=True):
+                if len(secret) >= 4:
+                    text = text.replace(secret, MASK)
+    return text
 
 
 class _LogMask(logging.Filter):
