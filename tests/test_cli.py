@@ -296,11 +296,6 @@ def test_a_failing_hook_is_listed_as_a_failure(capsys, fake_distribution):
             "--max-response-bytes takes a positive number",
         ),
         (["serve", "shop:app", "--port", "http"], EXIT_USAGE, "Invalid value for --port"),
-        (
-            ["serve", "invalid.yaml", "--header", "X-Trace: 1"],
-            EXIT_USAGE,
-            "--header with an OpenAPI document needs --base-url",
-        ),
     ],
 )
 def test_errors_are_one_line_with_an_exit_code(capsys, shop_dir, argv, code, message):

@@ -263,6 +263,11 @@ def test_a_document_file_with_a_base_url_and_headers(serve, live_api, tmp_path):
     assert call(server, "echo_echo_get").data == {"x-trace": "t-1"}
 
 
+def test_headers_go_to_the_documents_own_server(serve, live_api):
+    server, _, _ = serve(f"{live_api}/openapi.json", "--header", "X-Trace: t-2", "--header", "X-Api-Key: k-2")
+    assert call(server, "echo_echo_get").data == {"x-trace": "t-2", "x-api-key": "k-2"}
+
+
 # The real transports, end to end
 
 

@@ -475,19 +475,12 @@ def _build_server(
     source = resolve_source(text)
     get_plugin_host().sources.get(source.kind)  # a missing plugin names its pip install
     if source.kind == "fastapi":
-        client_kwargs = _given(headers=headers or None, base_url=base_url)
-        return MCPKit.from_fastapi(import_app(text), httpx_client_kwargs=client_kwargs or None, **options)
-    if headers:
-        if base_url is None:
-            raise UsageError(
-                "--header with an OpenAPI document needs --base-url: the headers go on an HTTP "
-                "client of the API, whose address must then be given"
-            )
-        import httpx
-
-        client = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=options.get("timeout", 30.0))
-        return MCPKit.from_openapi(text, client=client, **options)
-    return MCPKit.from_openapi(text, **_given(server_url=base_url), **options)
+        app_kwargs = _given(headers=headers or None, base_url=base_url)
+        return MCPKit.from_fastapi(import_app(text), httpx_client_kwargs=app_kwargs or None, **options)
+    client_kwargs = {"headers": headers} if headers else None
+    return MCPKit.from_openapi(
+        text, **_given(server_url=base_url, httpx_client_kwargs=client_kwargs), **options
+    )
 
 
 def _convert(text: str, options: dict[str, Any]) -> Conversion:

@@ -89,6 +89,7 @@ class ConversionOptions:
     auth: Mapping[str, Any] | None = None
     server_url: str | None = None
     server_variables: Mapping[str, str] | None = None
+    httpx_client_kwargs: Mapping[str, Any] | None = None
     response_filter: bool | None = None
     max_response_bytes: int | Literal["settings"] | None = "settings"
 
@@ -136,7 +137,9 @@ def _convert(
     servers = Servers(parsed, location, options.server_url, options.server_variables)
     own_client = client is None
     if client is None:
-        client = httpx.AsyncClient(base_url=servers.base_url(()), timeout=options.timeout or 30.0)
+        client = _client(servers.base_url(()), options)
+    elif options.httpx_client_kwargs is not None:
+        raise TypeError("pass either client= or httpx_client_kwargs=, not both")
     credentials = Credentials(parsed.security_schemes, {**settings.auth, **(options.auth or {})})
     security = Security(parsed, credentials, assume_client_auth=not own_client)
     routes = [
@@ -208,6 +211,18 @@ def _convert(
             if replaced is not None:
                 converted.component = replaced
     return conversion
+
+
+def _client(base_url: str, options: ConversionOptions) -> httpx.AsyncClient:
+    """The client mcpkit makes when none is given: ``httpx_client_kwargs`` (copied) and the base URL."""
+    kwargs = dict(options.httpx_client_kwargs or {})
+    if "base_url" in kwargs:
+        raise ValueError("httpx_client_kwargs cannot set base_url; use server_url= instead")
+    kwargs.setdefault("timeout", options.timeout or 30.0)
+    try:
+        return httpx.AsyncClient(base_url=base_url, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"httpx_client_kwargs: {exc}") from None
 
 
 class OpenAPISource:

@@ -123,3 +123,23 @@ def test_no_usable_server_is_a_clear_error():
         OpenAPIError, match="no client was given and the document names no absolute server URL"
     ):
         MCPKit.from_openapi(openapi_spec=document([{"url": "/only/relative"}]))
+
+
+async def test_client_options_for_the_client_mcpkit_makes(upstream, live_server):
+    port = live_server(upstream)
+    kwargs = {"headers": {"X-Team": "blue"}, "cookies": {"session": "s1"}}
+    mcp = MCPKit.from_openapi(
+        openapi_spec=document([{"url": f"http://127.0.0.1:{port}/v1"}]), httpx_client_kwargs=kwargs
+    )
+    await ping(mcp)
+    assert upstream.last.headers["x-team"] == "blue"
+    assert upstream.last.headers["cookie"] == "session=s1"
+    assert kwargs == {"headers": {"X-Team": "blue"}, "cookies": {"session": "s1"}}  # not modified
+    with pytest.raises(ValueError, match="httpx_client_kwargs cannot set base_url; use server_url"):
+        MCPKit.from_openapi(
+            openapi_spec=document(templated(port)), httpx_client_kwargs={"base_url": "http://x"}
+        )
+    with pytest.raises(TypeError, match="pass either client= or httpx_client_kwargs="):
+        MCPKit.from_openapi(openapi_spec=document([]), client=object(), httpx_client_kwargs={})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="httpx_client_kwargs: .*unexpected keyword argument 'retries'"):
+        MCPKit.from_openapi(openapi_spec=document(templated(port)), httpx_client_kwargs={"retries": 3})
