@@ -141,5 +141,5 @@ async def test_client_options_for_the_client_mcpkit_makes(upstream, live_server)
         )
     with pytest.raises(TypeError, match="pass either client= or httpx_client_kwargs="):
         MCPKit.from_openapi(openapi_spec=document([]), client=object(), httpx_client_kwargs={})  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="httpx_client_kwargs: .*unexpected keyword argument 'retries'"):
+    with pytest.raises(TypeError, match=r"httpx_client_kwargs: .*unexpected keyword argument 'retries'"):
         MCPKit.from_openapi(openapi_spec=document(templated(port)), httpx_client_kwargs={"retries": 3})
