@@ -54,7 +54,13 @@ def open_fds() -> set[int]:
 
 
 def other_tasks() -> set[asyncio.Task[object]]:
-    return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+    """This loop's tasks but the test's own and sse_starlette's shutdown watcher (one per event loop
+    by design, started by the first SSE response and polling for uvicorn's exit)."""
+    return {
+        task
+        for task in asyncio.all_tasks()
+        if task is not asyncio.current_task() and task.get_coro().__qualname__ != "_shutdown_watcher"
+    }
 
 
 def free_port() -> int:
