@@ -127,7 +127,6 @@ class Caller:
                 f"{self.plan.method} {request.url.path} failed: {type(exc).__name__}: {exc}"
             ) from None
 
-
     async def _send_following(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``, following redirects only if the client follows them and only within the
         request's origin (scheme, host, port); a redirect elsewhere is returned, never followed."""
