@@ -78,11 +78,14 @@ def test_default_names():
     assert default_name_strategy(GET_ITEM) == "get_item"
     assert default_name_strategy(DELETE_ITEM) == "delete_items_item_id"
     assert default_name_strategy(Route("GET", "/")) == "get_root"
+    # An operationId with nothing a name can keep gives way to the method and path.
+    assert default_name_strategy(Route("GET", "/orders/{id}", operation_id="注文を取得")) == "get_orders_id"
 
 
 def test_sanitize_makes_valid_deterministic_names():
     assert sanitize_name("list pets (v2)/all") == "list_pets_v2_all"
-    assert sanitize_name("émoji🙂") == "moji"
+    assert sanitize_name("émoji🙂") == "emoji"
+    assert sanitize_name("récupérer_café") == "recuperer_cafe"
     assert sanitize_name("???") == "unnamed"
     long_a, long_b = "a" * 70 + "x", "a" * 70 + "y"
     assert len(sanitize_name(long_a)) == 64

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable
 
 from mcpkit.routing import Route
@@ -27,16 +28,23 @@ def is_valid_name(name: str) -> bool:
     return _VALID_NAME.fullmatch(name) is not None
 
 
+def ascii_letters(text: str) -> str:
+    """``text`` with accents removed (``récupérer`` -> ``recuperer``); other scripts are left as they are."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def sanitize_name(raw: str) -> str:
     """Turn any string into a valid MCP name, deterministically.
 
-    Invalid characters become ``_`` (runs collapse). Names longer than 64 characters are cut and end
-    with 8 hex digits of a hash of the whole input, so two long names differing only at the end stay
-    distinct.
+    Accents are dropped, other invalid characters become ``_`` (runs collapse). Names longer than 64
+    characters are cut and end with 8 hex digits of a hash of the whole input, so two long names
+    differing only at the end stay distinct.
     """
     if is_valid_name(raw):
         return raw
-    name = _REPEATED_UNDERSCORES.sub("_", _INVALID_CHARS.sub("_", raw)).strip("_") or "unnamed"
+    cleaned = _REPEATED_UNDERSCORES.sub("_", _INVALID_CHARS.sub("_", ascii_letters(raw))).strip("_")
+    name = cleaned or "unnamed"
     if len(name) > MAX_NAME_LENGTH:
         digest = hashlib.sha1(raw.encode()).hexdigest()[:8]
         name = f"{name[: MAX_NAME_LENGTH - 9].rstrip('_')}_{digest}"
@@ -44,8 +52,9 @@ def sanitize_name(raw: str) -> str:
 
 
 def default_name_strategy(route: Route) -> str:
-    """The operationId when there is one, else ``<method>_<path words>`` (``get_products_id``)."""
-    if route.operation_id:
+    """The operationId when there is one (and it has letters or digits a name can keep), else
+    ``<method>_<path words>`` (``get_products_id``)."""
+    if route.operation_id and re.search(r"[A-Za-z0-9]", ascii_letters(route.operation_id)):
         return route.operation_id
     words = re.findall(r"[A-Za-z0-9]+", route.path)
     return "_".join([route.method.lower(), *words]) if words else f"{route.method.lower()}_root"
