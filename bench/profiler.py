@@ -1,0 +1,320 @@
+"""Profiles of mcpkit on the work of a benchmark row, as small text files for whoever tunes it.
+
+    python bench/profiler.py convert DOCUMENT PARSER        # from_openapi + first tools/list (cProfile)
+    python bench/profiler.py convert-memory DOCUMENT PARSER # the same, allocations (tracemalloc)
+    python bench/profiler.py fastapi ROUTES                 # from_fastapi + first list, generated app
+    python bench/profiler.py fastapi-memory ROUTES
+    python bench/profiler.py calls WORKLOAD SYSTEM          # in-memory calls: shop|ping, mcpkit[-legacy]
+    python bench/profiler.py http KIND MODE CLIENTS         # the server of bench/http.py under load
+
+Each writes ``bench/profiles/<kind>-<arguments>.txt`` (``--out`` to choose): cProfile's top 25 by
+own time and by cumulative time, or tracemalloc's top 25 allocation sites. ``http`` profiles the server
+process (uvicorn; cProfile until it shuts down) while this process drives it with ``mcpkit.Client``,
+and reports the CPU seconds each side used: when the client's equal the wall time, the client is what
+limits calls/s. bench/run.py --profile runs the profiles of every row where mcpkit is not ahead or
+misses a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import re
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# bench/http.py would shadow the standard library's http module when this folder is on sys.path.
+if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+
+import importlib.util
+
+import anyio
+
+HERE = Path(__file__).resolve().parent
+PROFILES = HERE / "profiles"
+TOP = 25
+
+
+def _load(name: str, file: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, HERE / file)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def stats_text(profile: cProfile.Profile) -> str:
+    """Top ``TOP`` functions by own time, then by cumulative time (paths shortened)."""
+    out = io.StringIO()
+    for key in ("tottime", "cumulative"):
+        out.write(f"\n--- top {TOP} by {key} ---\n")
+        pstats.Stats(profile, stream=out).sort_stats(key).print_stats(TOP)
+    text = re.sub(r"/\S*?/site-packages/", "", out.getvalue())
+    return text.replace(str(HERE.parent) + "/", "")
+
+
+def cpu_profile(work: Callable[[], Any]) -> tuple[float, str]:
+    profile = cProfile.Profile()
+    started = time.perf_counter()
+    profile.runcall(work)
+    return time.perf_counter() - started, stats_text(profile)
+
+
+STACK = ("pydantic", "starlette", "fastapi", "httpx", "anyio", "mcp", "mcp.server", "mcp.client")
+"""What any of the systems imports: the import memory below is split at these, then mcpkit's own."""
+
+
+def untraced_steps(prepare: Callable[[], Callable[[], Any]]) -> dict[str, Any]:
+    """RSS after importing the shared stack, after ``prepare`` (mcpkit's imports and plugins) and after
+    the work, without tracemalloc (run in a fresh process: ``--untraced``)."""
+    steps = [("start", rss_mb())]
+    for module in STACK:
+        importlib.import_module(module)
+        steps.append((f"import {module}", rss_mb()))
+    before = {name.split(".")[0] for name in sys.modules}
+    work = prepare()
+    steps.append(("mcpkit's imports and plugin discovery", rss_mb()))
+    added = sorted({name.split(".")[0] for name in sys.modules} - before)
+    kept = work()
+    steps.append(("the work", rss_mb()))
+    del kept
+    return {"steps": steps, "added": added, "peak": peak_mb()}
+
+
+def memory_profile(prepare: Callable[[], Callable[[], Any]], untraced: dict[str, Any]) -> str:
+    """The RSS at each step (``untraced_steps``), then what the work allocates and keeps, by file and
+    by line (tracemalloc, started after the imports).
+
+    tracemalloc sees Python's allocator only: memory that native code (pydantic-core, orjson) takes
+    with its own is in the RSS figures, not in the tables.
+    """
+    lines = ["--- RSS in a fresh process without tracemalloc (MB, and the growth of each step) ---"]
+    previous = 0.0
+    for step, rss in untraced["steps"]:
+        lines.append(f"{rss:8.1f} {rss - previous:+8.1f}  {step}")
+        previous = rss
+    lines.append(f"peak RSS {untraced['peak']:.1f} MB")
+    lines.append(f"top-level packages mcpkit's imports added: {', '.join(untraced['added'])}")
+    work = prepare()
+    tracemalloc.start(10)
+    kept = work()
+    done = tracemalloc.take_snapshot()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del kept
+    lines.append(f"\ntracemalloc's peak during the work: {peak / 2**20:.1f} MB")
+    for group in ("filename", "lineno"):
+        lines.append(f"\n--- the work: memory still alive at its end, by {group} (top {TOP}) ---")
+        for stat in done.statistics(group)[:TOP]:
+            where = re.sub(r"/\S*?/site-packages/", "", str(stat.traceback[0]))
+            lines.append(f"{stat.size / 2**20:8.2f} MB {stat.count:>9} blocks  {where}")
+    return "\n".join(lines) + "\n"
+
+
+def peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def listed(build: Callable[[], Any], connect: Any, list_tools: Any) -> Callable[[], Any]:
+    """Work that builds a server and lists its tools once, in memory; it returns the server."""
+
+    def work() -> Any:
+        mcp = build()
+
+        async def first() -> None:
+            async with connect(mcp) as client:
+                await list_tools(client)
+
+        anyio.run(first)
+        return mcp
+
+    return work
+
+
+def conversion_work(document: str, parser: str) -> Callable[[], Callable[[], Any]]:
+    """Imports, then work: ``from_openapi`` from the file and the first listing."""
+    convert = _load("convert", "convert.py")
+    return lambda: listed(*convert._mcpkit(document, parser))
+
+
+def fastapi_work(routes: int) -> Callable[[], Callable[[], Any]]:
+    """Imports, then work: ``from_fastapi`` on a generated app (made first) and the first listing."""
+    fastapi_build = _load("fastapi_build", "fastapi_build.py")
+    app = fastapi_build.make_app(routes)
+    return lambda: listed(*fastapi_build._mcpkit(app))
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def profile_calls(workload: str, system: str, calls: int = 3000) -> str:
+    """cProfile of ``calls`` in-memory calls (after a warm-up), client and server in this process."""
+    bench_calls = _load("bench_calls", "calls.py")
+    make_app, path, names, arguments = bench_calls.WORKLOADS[workload]
+
+    async def run() -> tuple[float, float, str]:
+        app = make_app()
+        direct = sorted(await bench_calls.timings(bench_calls.direct_caller(app, path), 1000))[500]
+        profile = cProfile.Profile()
+        async with bench_calls.SYSTEMS[system](app, names, arguments) as call:
+            for _ in range(200):
+                await call()
+            started = time.perf_counter()
+            profile.enable()
+            for _ in range(calls):
+                await call()
+            profile.disable()
+            per_call = (time.perf_counter() - started) / calls
+        return direct, per_call, stats_text(profile)
+
+    direct, per_call, text = anyio.run(run)
+    return (
+        f"{calls} in-memory calls of {workload} by {system}, pinned to one CPU; per call "
+        f"{per_call * 1e6:.0f} µs under the profiler (direct ASGI call, unprofiled: {direct * 1e6:.0f} µs)\n"
+        + text
+    )
+
+
+def profile_http(kind: str, mode: str, clients: int, seconds: float = 5.0) -> str:
+    """Profile the server of ``kind`` (bench/http.py) while ``clients`` clients call it for ``seconds``
+    (after a second of warm-up); the client's profile includes connecting its clients."""
+    bench_http = _load("bench_http", "http.py")
+    PROFILES.mkdir(exist_ok=True)
+    out = PROFILES / f".server-{os.getpid()}.prof"
+    port = bench_http.free_port()
+    server = subprocess.Popen(
+        [sys.executable, __file__, "serve-profiled", kind, str(port), str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    tool = "add" if kind in ("mcp", "mcp-json", "fastmcp") else "add_add_post"
+    caller = bench_http.fastapi_caller if kind == "fastapi" else bench_http.mcp_caller(mode, tool)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        anyio.run(wait_for, port)
+        anyio.run(bench_http.calls_per_second, url, caller, clients, 1.0)  # warm-up, not profiled
+        server.send_signal(signal.SIGUSR1)  # the server starts profiling
+        client_profile = cProfile.Profile()
+        server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
+        started = time.perf_counter()
+        client_profile.enable()
+        rate = anyio.run(bench_http.calls_per_second, url, caller, clients, seconds)
+        client_profile.disable()
+        wall = time.perf_counter() - started
+        server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu
+    finally:
+        server.send_signal(signal.SIGINT)  # uvicorn shuts down, then the server writes its profile
+        server.wait(timeout=30)
+    server_stats = pstats.Stats(str(out))
+    out.unlink()
+    server_text = io.StringIO()
+    for key in ("tottime", "cumulative"):
+        server_text.write(f"\n--- top {TOP} by {key} ---\n")
+        server_stats.stream = server_text  # type: ignore[attr-defined]
+        server_stats.sort_stats(key).print_stats(TOP)
+    text = re.sub(r"/\S*?/site-packages/", "", server_text.getvalue()).replace(str(HERE.parent) + "/", "")
+    return (
+        f"server {kind!r}, client mode {mode!r}, {clients} clients, {seconds:g} s: {rate:.0f} calls/s "
+        f"under the profilers\nCPU seconds over {wall:.1f} s of wall time: server {server_cpu:.1f}, "
+        f"client {client_cpu:.1f} (both processes share 2 cores; a side near the wall time is the limit)\n"
+        f"\n===== the server (cProfile) =====\n{text}\n===== the client (cProfile) =====\n"
+        + stats_text(client_profile)
+    )
+
+
+async def wait_for(port: int) -> None:
+    with anyio.fail_after(30):
+        while True:
+            try:
+                await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
+                return
+            except OSError:
+                await anyio.sleep(0.05)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve_profiled(kind: str, port: int, out: str) -> None:
+    """Serve ``kind``, profiling from SIGUSR1 (after the warm-up) until the server stops (SIGINT).
+
+    cProfile sees the event loop's thread only: time in worker threads (sync endpoints) is not in it.
+    """
+    bench_http = _load("bench_http", "http.py")
+    profile = cProfile.Profile()
+    signal.signal(signal.SIGUSR1, lambda *_: profile.enable())
+    try:
+        bench_http.SERVERS[kind](port)
+    finally:
+        profile.disable()
+        profile.dump_stats(out)
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    options.add_argument("kind")
+    options.add_argument("arguments", nargs="*")
+    options.add_argument("--out", type=Path, help="the text file (default: bench/profiles/<kind>-...txt)")
+    options.add_argument("--untraced", action="store_true", help=argparse.SUPPRESS)
+    args = options.parse_args()
+    kind, rest = args.kind, args.arguments
+    if kind == "serve-profiled":
+        serve_profiled(rest[0], int(rest[1]), rest[2])
+        return
+    corpus = _load("convert", "convert.py").DEFAULT_CORPUS
+    if kind in ("convert", "convert-memory"):
+        prepare = conversion_work(str(corpus / rest[0]), rest[1])
+        title = f"from_openapi({rest[0]}, parser={rest[1]}) + first tools/list"
+    elif kind in ("fastapi", "fastapi-memory"):
+        prepare = fastapi_work(int(rest[0]))
+        title = f"from_fastapi on a generated app of {rest[0]} routes + first tools/list"
+    if kind in ("convert", "fastapi"):
+        seconds, text = cpu_profile(prepare())
+        text = f"{title}: {seconds:.3f} s under cProfile\n{text}"
+    elif kind in ("convert-memory", "fastapi-memory") and args.untraced:
+        print(json.dumps(untraced_steps(prepare)))
+        return
+    elif kind in ("convert-memory", "fastapi-memory"):
+        child = subprocess.run(
+            [sys.executable, __file__, kind, *rest, "--untraced"], capture_output=True, text=True, check=True
+        )
+        text = f"{title}\n{memory_profile(prepare, json.loads(child.stdout.strip().splitlines()[-1]))}"
+    elif kind == "calls":
+        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
+        text = profile_calls(rest[0], rest[1])
+    elif kind == "http":
+        text = profile_http(rest[0], rest[1], int(rest[2]))
+    else:
+        options.error(f"unknown profile {kind!r}")
+    name = "-".join(re.sub(r"[^A-Za-z0-9.]+", "_", part).strip("_") for part in (kind, *rest))
+    out = args.out or PROFILES / f"{name}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(out)
+
+
+if __name__ == "__main__":
+    main()
