@@ -252,6 +252,9 @@ def conversion(report: Report, settings: Settings, corpus: Path) -> None:
         "| peak MB | listing KB | FastMCP / this: time, again, memory | target |"
     )
     report.out("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    if not corpus.is_dir():
+        report.out(f"Not measured: no corpus at {corpus} (pass `--corpus DIRECTORY`).")
+        return
     names = sorted(p.name for p in corpus.iterdir() if p.suffix in (".json", ".yaml", ".yml"))
     for name in names:
         document = corpus / name
