@@ -26,6 +26,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -234,6 +235,34 @@ def machine(report: Report) -> None:
 
 def load() -> str:
     return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+class Others:
+    """CPU time the rest of the machine used while the suite ran: all CPUs' busy time (/proc/stat)
+    less this process's and its children's (the shared machine's noise, measured)."""
+
+    def __init__(self) -> None:
+        self.mark = self.sample()
+
+    @staticmethod
+    def sample() -> tuple[float, float, float]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        busy = (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+        ours = sum(
+            getattr(resource.getrusage(who), field)
+            for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+            for field in ("ru_utime", "ru_stime")
+        )
+        return time.perf_counter(), busy, ours
+
+    def since(self) -> str:
+        """The others' CPU seconds since the last call, and their share of the machine."""
+        now = self.sample()
+        wall, busy, ours = (b - a for a, b in zip(self.mark, now, strict=True))
+        self.mark = now
+        others = max(busy - ours, 0.0)
+        share = others / wall / (os.cpu_count() or 1)
+        return f"other processes used {others:.0f} CPU-s in {wall:.0f} s ({share:.0%} of the machine)"
 
 
 # 1. Conversion
@@ -631,15 +660,17 @@ def main() -> None:
         f"`python bench/run.py{' --quick' if args.quick else ''}` (bench/run.py; one run, all systems).\n"
     )
     machine(report)
+    others, whole = Others(), Others()
     for name, part in sections(args, settings):
         if name in args.only:
             part()
-            report.out(f"\n(load average after this part: {load()})")
+            report.out(f"\n(Noise: {others.since()}; load average {load()}.)")
     verdicts(report)
     if args.profile:
         profiles(report)
     report.out(
-        f"\nTotal time {(time.perf_counter() - started) / 60:.1f} min; load average at the end {load()}."
+        f"\nTotal time {(time.perf_counter() - started) / 60:.1f} min; over the whole run {whole.since()}; "
+        f"load average at the end {load()}."
     )
     if args.output:
         args.output.write_text("\n".join(report.lines) + "\n")
