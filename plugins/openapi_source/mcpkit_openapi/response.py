@@ -6,7 +6,7 @@
 - Text becomes text content; images and audio become image/audio content; other binary becomes an
   embedded resource. An empty success says so.
 - 4xx/5xx become error results with the method, path, status and a bounded excerpt of the body.
-  Redirects the caller did not follow (see :class:`~mcpkit_openapi.components.Caller`) are errors.
+  Redirects the caller did not follow (see :class:`~mcpkit_openapi.caller.Caller`) are errors.
 """
 
 from __future__ import annotations

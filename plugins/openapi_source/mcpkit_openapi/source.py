@@ -20,7 +20,8 @@ from mcpkit.allocation import gc_paused
 from mcpkit.plugins import get_plugin_host
 from mcpkit.routing import RouteMapFn
 from mcpkit.sources import plan_routes
-from mcpkit_openapi.components import Access, Component, Shaping, build_component
+from mcpkit_openapi.caller import Access
+from mcpkit_openapi.components import Component, Shaping, build_component
 from mcpkit_openapi.credentials import Credentials, Security
 from mcpkit_openapi.errors import ConversionWarning, OpenAPIError
 from mcpkit_openapi.loader import load_document
