@@ -17,21 +17,11 @@ from starlette.testclient import TestClient
 
 from mcpkit import Client, MCPKit
 from mcpkit_http import MCPApp, combine_lifespans
+from plugins.http_mount.tests.raw import INITIALIZE, POST_HEADERS
 
 PATHS = {"http": "/mcp", "sse": "/sse"}
 ERAS = [("http", "legacy"), ("http", "auto"), ("sse", "legacy"), ("sse", "auto")]
 VERSIONS = {"legacy": "2025-11-25", "auto": "2026-07-28"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"},
-    },
-}
-POST_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 async def check_calls(url: str, transport: str, mode: str) -> None:

@@ -10,6 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 from mcpkit import MCPKit
 from mcpkit.plugins import get_plugin_host
 from mcpkit_http import HTTPTransport, MCPApp, SSETransport
+from plugins.http_mount.tests.raw import INITIALIZE, POST_HEADERS
 
 
 @pytest.fixture
@@ -89,24 +90,14 @@ def test_run_rejects_bad_options_before_serving(mcp):
 
 
 async def test_session_and_body_limits_reach_the_sdk(serve, server):
-    initialize = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        },
-    }
-    headers = {"accept": "application/json, text/event-stream"}
+    headers = POST_HEADERS
     app = server.http_app(json_response=True, max_sessions=1, max_request_body_size=2000)
     async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
-        first = await http.post("/mcp", json=initialize, headers=headers)
+        first = await http.post("/mcp", json=INITIALIZE, headers=headers)
         assert first.status_code == 200
         assert first.headers["content-type"].startswith("application/json")
-        assert (await http.post("/mcp", json=initialize, headers=headers)).status_code == 503
-        too_big = {**initialize, "padding": "x" * 2000}
+        assert (await http.post("/mcp", json=INITIALIZE, headers=headers)).status_code == 503
+        too_big = {**INITIALIZE, "padding": "x" * 2000}
         assert (await http.post("/mcp", json=too_big, headers=headers)).status_code == 413
 
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from mcpkit import Client
+from plugins.http_mount.tests.raw import POST_HEADERS
 
-POST_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
 MODERN = {"mcp-protocol-version": "2026-07-28"}
 

@@ -15,19 +15,9 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from mcpkit import Client, MCPKit
+from plugins.http_mount.tests.raw import INITIALIZE, POST_HEADERS
 from tests.reliability import record
 
-ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
 PING = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
 
 
@@ -54,7 +44,7 @@ async def test_an_expired_token_is_refused(serve, server, transport, path):
         async with httpx.AsyncClient() as http:
             method = http.post if transport == "http" else http.get
             expired = await method(
-                f"{url}{path}", headers={**ACCEPT, "authorization": "Bearer stale-token-5678"}
+                f"{url}{path}", headers={**POST_HEADERS, "authorization": "Bearer stale-token-5678"}
             )
     assert expired.status_code == 401
     assert expired.headers["www-authenticate"].startswith("Bearer ")
@@ -64,7 +54,7 @@ async def test_an_expired_token_is_refused(serve, server, transport, path):
 async def test_a_token_that_expires_mid_session_stops_the_session(serve, server):
     tokens = ExpiringTokens()
     async with serve(server.http_app(token_verifier=tokens)) as url, httpx.AsyncClient() as http:
-        headers = {**ACCEPT, "authorization": "Bearer fresh-token-1234"}
+        headers = {**POST_HEADERS, "authorization": "Bearer fresh-token-1234"}
         opened = await http.post(f"{url}/mcp", json=INITIALIZE, headers=headers)
         assert opened.status_code == 200
         session = {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
@@ -93,7 +83,7 @@ HOSTILE_ORIGINS = [
 @pytest.mark.parametrize("host", HOSTILE_HOSTS)
 async def test_hostile_host_headers_are_refused(serve, server, host):
     async with serve(server.http_app()) as url, httpx.AsyncClient() as http:
-        response = await http.post(f"{url}/mcp", json=PING, headers={**ACCEPT, "host": host})
+        response = await http.post(f"{url}/mcp", json=PING, headers={**POST_HEADERS, "host": host})
     assert response.status_code == 421
     record("security checks", "DNS-rebinding Host refused")
 
@@ -101,7 +91,7 @@ async def test_hostile_host_headers_are_refused(serve, server, host):
 @pytest.mark.parametrize("origin", HOSTILE_ORIGINS)
 async def test_hostile_origins_are_refused(serve, server, origin):
     async with serve(server.http_app()) as url, httpx.AsyncClient() as http:
-        response = await http.post(f"{url}/mcp", json=PING, headers={**ACCEPT, "origin": origin})
+        response = await http.post(f"{url}/mcp", json=PING, headers={**POST_HEADERS, "origin": origin})
     assert response.status_code == 403
     record("security checks", "DNS-rebinding Origin refused")
 
@@ -137,7 +127,7 @@ async def test_the_mcp_clients_authorization_is_never_logged_nor_echoed(serve, c
         async with httpx.AsyncClient() as http:
             for token in ("stale-token-5678", "wrong-token-9012", "fresh-token-1234"):
                 await http.post(
-                    f"{url}/mcp", json=PING, headers={**ACCEPT, "authorization": f"Bearer {token}"}
+                    f"{url}/mcp", json=PING, headers={**POST_HEADERS, "authorization": f"Bearer {token}"}
                 )
     assert caplog.records  # the whole stack logged at DEBUG
     for token in ("fresh-token-1234", "stale-token-5678", "wrong-token-9012"):
