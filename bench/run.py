@@ -134,7 +134,7 @@ class Report:
         """Record mcpkit's figure against a peer's (a cost, or a rate when ``rate``); returns the ratio."""
         advantage = ours / theirs if rate else theirs / ours
         self.verdicts.append(Verdict(row, figure(ours, unit), figure(theirs, unit), advantage, profile))
-        return f"{advantage:.2f}x"
+        return times(advantage)
 
     def target(self, row: str, ours: str, limit: str, headroom: float, profile: tuple[str, ...]) -> None:
         """Record a target of SPEC.md: ``headroom`` is the limit over the figure (above 1: met)."""
@@ -155,8 +155,13 @@ def median(rounds: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in rounds)
 
 
+def times(value: float) -> str:
+    """A ratio, with a third decimal near 1 (where 0.998 and 1.002 must not both read 1.00)."""
+    return f"{value:.3f}x" if 0.99 <= value <= 1.01 else f"{value:.2f}x"
+
+
 def ratio(theirs: float, ours: float) -> str:
-    return f"{theirs / ours:.2f}x" if ours > 0 else "n/a"
+    return times(theirs / ours) if ours > 0 else "n/a"
 
 
 def attempt(measure: Callable[[], dict[str, Any]]) -> dict[str, Any] | str:
@@ -490,12 +495,12 @@ def calls(report: Report, settings: Settings) -> None:
                     theirs = figures["mcp"] / figures["direct"]
                     versus = f"{absolute} (µs), {ratio(theirs, mine)} (vs own floor)"
             elif workload == "shop":
-                times = figures["mcp"] / figures["direct"]
+                slower = figures["mcp"] / figures["direct"]
                 report.target(
                     f"target: in-memory call < {CALL_TARGET}x the floor, shop ({system}, {protocol})",
-                    f"{times:.2f}x ({figures['mcp'] * 1e6:.0f} µs vs {figures['direct'] * 1e6:.0f} µs)",
+                    f"{times(slower)} ({figures['mcp'] * 1e6:.0f} µs vs {figures['direct'] * 1e6:.0f} µs)",
                     f"< {CALL_TARGET}x",
-                    CALL_TARGET / times,
+                    CALL_TARGET / slower,
                     ("calls", "shop", system),
                 )
             report.out(
@@ -582,7 +587,7 @@ def http(report: Report, settings: Settings) -> None:
                 share = rate[clients] / baseline[clients]
                 report.target(
                     f"target: HTTP >= {HTTP_TARGET}x FastAPI, {workload}, {clients} client(s), {protocol}",
-                    f"{share:.2f}x ({rate[clients]:.0f}/s vs {baseline[clients]:.0f}/s)",
+                    f"{times(share)} ({rate[clients]:.0f}/s vs {baseline[clients]:.0f}/s)",
                     f">= {HTTP_TARGET}x",
                     share / HTTP_TARGET,
                     ("http", our_kinds[workload], mode, str(clients)),
@@ -609,7 +614,7 @@ def verdicts(report: Report) -> None:
     for verdict in sorted(report.verdicts, key=lambda v: (v.ok, v.advantage)):
         mark = verdict.status if verdict.ok else f"**{verdict.status}**"
         report.out(
-            f"| {verdict.row} | {verdict.ours} | {verdict.theirs} | {verdict.advantage:.2f}x | {mark} |"
+            f"| {verdict.row} | {verdict.ours} | {verdict.theirs} | {times(verdict.advantage)} | {mark} |"
         )
 
 
