@@ -63,10 +63,7 @@ def stats_text(profile: cProfile.Profile | pstats.Stats) -> str:
     """
     stats = profile if isinstance(profile, pstats.Stats) else pstats.Stats(profile)
     out = io.StringIO()
-    owned: dict[str, float] = {}
-    for (filename, _, function), (_, _, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
-        name = package(filename) if filename != "~" else f"C: {function.split(' of ')[-1].strip('<>')}"
-        owned[name] = owned.get(name, 0.0) + own
+    owned = by_package(stats)
     total = sum(owned.values()) or 1.0
     out.write(f"--- own time by package (of {total:.2f} s) ---\n")
     for name, own in sorted(owned.items(), key=lambda item: -item[1])[:TOP]:
@@ -77,6 +74,15 @@ def stats_text(profile: cProfile.Profile | pstats.Stats) -> str:
         stats.sort_stats(key).print_stats(TOP)
     text = re.sub(r"/\S*?/site-packages/", "", out.getvalue())
     return text.replace(str(HERE.parent) + "/", "")
+
+
+def by_package(stats: pstats.Stats) -> dict[str, float]:
+    """Own seconds by package (C functions by their type)."""
+    owned: dict[str, float] = {}
+    for (filename, _, function), (_, _, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        name = package(filename) if filename != "~" else f"C: {function.split(' of ')[-1].strip('<>')}"
+        owned[name] = owned.get(name, 0.0) + own
+    return owned
 
 
 def package(filename: str) -> str:
@@ -195,15 +201,14 @@ def rss_mb() -> float:
 
 
 def profile_calls(workload: str, system: str, calls: int = 3000) -> str:
-    """cProfile of ``calls`` in-memory calls (after a warm-up), client and server in this process."""
+    """cProfile of ``calls`` in-memory calls (after a warm-up), client and server in this process, and of
+    as many direct ASGI calls of the same endpoint: their difference by package is the MCP overhead."""
     bench_calls = _load("bench_calls", "calls.py")
     make_app, path, names, arguments = bench_calls.WORKLOADS[workload]
 
-    async def run() -> tuple[float, float, str]:
-        app = make_app()
-        direct = sorted(await bench_calls.timings(bench_calls.direct_caller(app, path), 1000))[500]
+    async def profiled(connect: Any) -> tuple[float, cProfile.Profile]:
         profile = cProfile.Profile()
-        async with bench_calls.SYSTEMS[system](app, names, arguments) as call:
+        async with connect as call:
             for _ in range(200):
                 await call()
             started = time.perf_counter()
@@ -211,15 +216,28 @@ def profile_calls(workload: str, system: str, calls: int = 3000) -> str:
             for _ in range(calls):
                 await call()
             profile.disable()
-            per_call = (time.perf_counter() - started) / calls
-        return direct, per_call, stats_text(profile)
+        return (time.perf_counter() - started) / calls, profile
 
-    direct, per_call, text = anyio.run(run)
-    return (
-        f"{calls} in-memory calls of {workload} by {system}, pinned to one CPU; per call "
-        f"{per_call * 1e6:.0f} µs under the profiler (direct ASGI call, unprofiled: {direct * 1e6:.0f} µs)\n"
-        + text
-    )
+    async def run() -> tuple[tuple[float, cProfile.Profile], tuple[float, cProfile.Profile]]:
+        app = make_app()
+        direct = await profiled(bench_calls.direct_caller(app, path))
+        return direct, await profiled(bench_calls.SYSTEMS[system](app, names, arguments))
+
+    (direct, floor), (per_call, profile) = anyio.run(run)
+    ours, theirs = by_package(pstats.Stats(profile)), by_package(pstats.Stats(floor))
+    lines = [
+        f"{calls} in-memory calls of {workload} by {system}, then as many direct ASGI calls, pinned to one "
+        f"CPU; per call under the profiler: {per_call * 1e6:.0f} µs, direct {direct * 1e6:.0f} µs",
+        f"\n--- own time per call by package: the MCP call less the direct call (µs, top {TOP}) ---",
+        "(negative: the direct call spends more there; httpx's ASGITransport tries `import sniffio` on",
+        "every request, a failed import when sniffio is not installed: the <frozen importlib> lines)",
+    ]
+    extra = {
+        name: (ours.get(name, 0.0) - theirs.get(name, 0.0)) / calls * 1e6 for name in ours.keys() | theirs
+    }
+    for name, micros in sorted(extra.items(), key=lambda item: -abs(item[1]))[:TOP]:
+        lines.append(f"{micros:+8.1f} µs  {name}")
+    return "\n".join(lines) + "\n\n===== the MCP calls =====\n" + stats_text(profile)
 
 
 def profile_http(kind: str, mode: str, clients: int, seconds: float = 5.0) -> str:
