@@ -42,11 +42,10 @@ serialise a listing much deeper than 250 levels, and one such tool would fail ev
 
 class SchemaNormalizer:
     """Normalises tool schemas. Definitions shared between tools (the same ``$defs`` objects, as
-    generated servers produce) have their references collected once, not once per tool."""
+    generated servers produce) are walked once, not once per tool."""
 
     def __init__(self) -> None:
-        self._references: dict[int, tuple[object, frozenset[str]]] = {}
-        self._depths: dict[int, tuple[object, int]] = {}
+        self._scanned: dict[int, tuple[object, tuple[int, frozenset[str]]]] = {}
 
     def input_schema(self, schema: object, *, owner: str) -> dict[str, Any]:
         """A servable input schema for ``owner`` (a tool name, for messages); raises :class:`SchemaError`."""
@@ -57,8 +56,7 @@ class SchemaNormalizer:
         elif kind != "object":
             raise SchemaError(f"{owner}: an input schema must describe an object, not type {kind!r}")
         _check_object_shape(root, owner, "input schema")
-        self.check_references(root, owner)
-        self.check_depth(root, owner)
+        self.check(root, owner)
         return root
 
     def output_schema(self, schema: object, *, owner: str) -> tuple[dict[str, Any] | None, bool]:
@@ -69,8 +67,7 @@ class SchemaNormalizer:
         if root.get("type") == "object" or ("type" not in root and "properties" in root):
             root["type"] = "object"
             _check_object_shape(root, owner, "output schema")
-            self.check_references(root, owner)
-            self.check_depth(root, owner)
+            self.check(root, owner)
             return root, False
         inner = dict(root)
         wrapped: dict[str, Any] = {
@@ -82,39 +79,21 @@ class SchemaNormalizer:
         for key in _DEFINITION_KEYS:
             if key in inner:
                 wrapped[key] = inner.pop(key)
-        self.check_references(wrapped, owner)
-        self.check_depth(wrapped, owner)
+        self.check(wrapped, owner)
         return wrapped, True
 
-    def check_depth(self, schema: Mapping[str, Any], owner: str) -> None:
-        """Raise :class:`SchemaError` if ``schema`` nests deeper than :data:`MAX_SCHEMA_DEPTH`."""
-        depth = nesting_depth({k: v for k, v in schema.items() if k not in _DEFINITION_KEYS})
-        for key in _DEFINITION_KEYS:
-            definitions = schema.get(key)
-            if isinstance(definitions, dict) and definitions:
-                depth = max(depth, 2 + max(self._depth_of(d) for d in definitions.values()))
-        if depth > MAX_SCHEMA_DEPTH:
-            raise SchemaError(
-                f"{owner}: the schema nests {depth} levels deep, more than the {MAX_SCHEMA_DEPTH} "
-                "an MCP listing can carry"
-            )
-
-    def _depth_of(self, definition: object) -> int:
-        cached = self._depths.get(id(definition))
-        if cached is not None and cached[0] is definition:
-            return cached[1]
-        depth = nesting_depth(definition)
-        self._depths[id(definition)] = (definition, depth)
-        return depth
-
-    def check_references(self, schema: Mapping[str, Any], owner: str) -> None:
-        """Raise :class:`SchemaError` unless every ``$ref`` in ``schema`` is local and resolves in it."""
-        refs: set[str] = set(_references({k: v for k, v in schema.items() if k not in _DEFINITION_KEYS}))
+    def check(self, schema: Mapping[str, Any], owner: str) -> None:
+        """Raise :class:`SchemaError` unless every ``$ref`` in ``schema`` is local and resolves in it, and
+        ``schema`` nests no deeper than :data:`MAX_SCHEMA_DEPTH`."""
+        depth, found = _scan({k: v for k, v in schema.items() if k not in _DEFINITION_KEYS})
+        refs = set(found)
         for key in _DEFINITION_KEYS:
             definitions = schema.get(key)
             if isinstance(definitions, dict):
                 for definition in definitions.values():
-                    refs |= self._references_of(definition)
+                    definition_depth, definition_refs = self._scan_definition(definition)
+                    depth = max(depth, 2 + definition_depth)
+                    refs |= definition_refs
         defs = schema.get("$defs")
         for ref in refs:
             name = unquote(ref[len(_DEFS_POINTER) :]) if ref.startswith(_DEFS_POINTER) else None
@@ -132,14 +111,19 @@ class SchemaNormalizer:
                 )
             if _lookup(schema, ref) is None:
                 raise SchemaError(f"{owner}: $ref {ref!r} does not resolve inside the schema")
+        if depth > MAX_SCHEMA_DEPTH:
+            raise SchemaError(
+                f"{owner}: the schema nests {depth} levels deep, more than the {MAX_SCHEMA_DEPTH} "
+                "an MCP listing can carry"
+            )
 
-    def _references_of(self, definition: object) -> frozenset[str]:
-        cached = self._references.get(id(definition))
+    def _scan_definition(self, definition: object) -> tuple[int, frozenset[str]]:
+        cached = self._scanned.get(id(definition))
         if cached is not None and cached[0] is definition:
             return cached[1]
-        refs = frozenset(_references(definition))
-        self._references[id(definition)] = (definition, refs)
-        return refs
+        facts = _scan(definition)
+        self._scanned[id(definition)] = (definition, facts)
+        return facts
 
 
 class SchemaValidator:
@@ -240,26 +224,41 @@ _VALUE_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
 """Keywords whose values are data: a ``"$ref"`` key in them is not a reference."""
 _SCHEMA_MAPS = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs", "definitions"})
 """Keywords mapping names to schemas: a name (``"enum"``, ``"$ref"``) is not a keyword there."""
+_SCHEMA, _MAP, _DATA = 0, 1, 2
 
 
-def _references(node: object) -> Iterator[str]:
-    """Every ``$ref`` of a schema (not the ``"$ref"`` keys of data such as ``default`` values)."""
-    stack = [node]
+def _scan(node: object) -> tuple[int, frozenset[str]]:
+    """The levels of objects and arrays in ``node`` and every ``$ref`` of it as a schema (not the
+    ``"$ref"`` keys of data such as ``default`` values), found in one walk without recursion."""
+    deepest = 0
+    refs: set[str] = set()
+    # (value, its level, what it is: a schema, a map of names to schemas, or data)
+    stack: list[tuple[object, int, int]] = [(node, 1, _SCHEMA)]
     while stack:
-        current = stack.pop()
+        current, depth, kind = stack.pop()
         if isinstance(current, dict):
-            ref = current.get("$ref")
-            if isinstance(ref, str):
-                yield ref
+            if depth > deepest:
+                deepest = depth
+            if kind == _SCHEMA:
+                ref = current.get("$ref")
+                if isinstance(ref, str):
+                    refs.add(ref)
             for key, value in current.items():
-                if key in _VALUE_KEYWORDS or not isinstance(value, (dict, list)):
-                    continue
-                if key in _SCHEMA_MAPS and isinstance(value, dict):
-                    stack.extend(v for v in value.values() if isinstance(v, (dict, list)))
-                else:
-                    stack.append(value)
+                if isinstance(value, (dict, list)):
+                    if kind != _SCHEMA:
+                        stack.append((value, depth + 1, kind if kind == _DATA else _SCHEMA))
+                    elif key in _VALUE_KEYWORDS:
+                        stack.append((value, depth + 1, _DATA))
+                    elif key in _SCHEMA_MAPS and isinstance(value, dict):
+                        stack.append((value, depth + 1, _MAP))
+                    else:
+                        stack.append((value, depth + 1, _SCHEMA))
         elif isinstance(current, list):
-            stack.extend(v for v in current if isinstance(v, (dict, list)))
+            if depth > deepest:
+                deepest = depth
+            child_kind = _DATA if kind == _DATA else _SCHEMA
+            stack.extend((item, depth + 1, child_kind) for item in current if isinstance(item, (dict, list)))
+    return deepest, frozenset(refs)
 
 
 def _lookup(schema: Mapping[str, Any], ref: str) -> object | None:

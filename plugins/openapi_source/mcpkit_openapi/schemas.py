@@ -230,6 +230,15 @@ class SchemaConverter:
             return {}
         out: Schema = {}
         for key, value in node.items():
+            # The commonest keywords first, and the pointer of a keyword made only when it is needed.
+            if key in _KEPT:
+                out[key] = self._value(value, f"{where}/{key}", depth) if isinstance(value, dict | list) else value
+                continue
+            if key == "type" and isinstance(value, str) and value in _TYPES:
+                out[key] = value
+                continue
+            if key in _DROPPED or key.startswith("x-"):
+                continue
             here = f"{where}/{key}"
             if key == "$ref":
                 target = self._reference(value, here, refs)
@@ -286,10 +295,6 @@ class SchemaConverter:
                         out[key] = node[bound]
                 else:
                     out[key] = value
-            elif key in _KEPT:
-                out[key] = self._value(value, here, depth)
-            elif key in _DROPPED or key.startswith("x-"):
-                continue
             else:
                 self.warn(here, f"unknown schema keyword {key!r} ignored")
         for key in ("exclusiveMinimum", "exclusiveMaximum"):
