@@ -132,7 +132,8 @@ def definition_name(ref: str) -> str:
 
 
 class SchemaConverter:
-    """Converts schemas of one document; definitions are converted once per direction, on demand."""
+    """Converts schemas of one document. Definitions are converted on demand: once per direction if they
+    have readOnly or writeOnly properties, else once for both."""
 
     def __init__(self, document: Mapping[str, Any], warnings: list[ConversionWarning]) -> None:
         self._document = document
@@ -145,6 +146,8 @@ class SchemaConverter:
         self._general: dict[tuple[str, Direction], Schema] = {}
         self._resolvable: set[str] = set()
         self._owner: str | None = None
+        self._directional = False
+        """Whether the definition being converted has a readOnly or writeOnly property."""
 
     # Definitions protocol
 
@@ -156,12 +159,18 @@ class SchemaConverter:
             ref = self._targets[name]
             refs: set[str] = set()
             self._owner = name
+            self._directional = False
             try:
                 converted = self._convert(resolve_pointer(self._document, ref), direction, ref, refs, 1)
             finally:
                 self._owner = None
-            self._converted[key] = converted
-            self._references[key] = frozenset(refs)
+            keys = [key]
+            if not self._directional:
+                # No readOnly or writeOnly property: both directions are the same schema.
+                keys.append((name, "output" if direction == "input" else "input"))
+            for each in keys:
+                self._converted[each] = converted
+                self._references[each] = frozenset(refs)
         return converted
 
     def references(self, name: str, direction: Direction) -> frozenset[str]:
@@ -232,7 +241,9 @@ class SchemaConverter:
         for key, value in node.items():
             # The commonest keywords first, and the pointer of a keyword made only when it is needed.
             if key in _KEPT:
-                out[key] = self._value(value, f"{where}/{key}", depth) if isinstance(value, dict | list) else value
+                if isinstance(value, dict | list):
+                    value = self._value(value, f"{where}/{key}", depth)
+                out[key] = value
                 continue
             if key == "type" and isinstance(value, str) and value in _TYPES:
                 out[key] = value
@@ -330,8 +341,10 @@ class SchemaConverter:
         hidden = "readOnly" if direction == "input" else "writeOnly"
         properties: Schema = {}
         for name, schema in value.items():
-            if isinstance(schema, dict) and schema.get(hidden) is True:
-                continue
+            if isinstance(schema, dict) and True in (schema.get("readOnly"), schema.get("writeOnly")):
+                self._directional = True
+                if schema.get(hidden) is True:
+                    continue
             properties[str(name)] = self._sub(schema, direction, f"{where}/{name}", refs, depth + 1)
         return properties
 
