@@ -18,7 +18,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError as JSONSchemaError
 from jsonschema.exceptions import ValidationError
@@ -137,6 +136,8 @@ class SchemaValidator:
         except JSONSchemaError as exc:
             raise SchemaError(f"{owner}: invalid JSON Schema: {exc.message}") from exc
         self._explaining: Validator = cls(schema)
+        import jsonschema_rs  # imported with the first validator: listing tools does without it
+
         try:
             self._fast: jsonschema_rs.Validator | None = jsonschema_rs.validator_for(schema)
         except (jsonschema_rs.ValidationError, ValueError):

@@ -18,9 +18,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
-
-import snowballstemmer
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from mcpkit.components import Tool
@@ -31,7 +29,6 @@ _STOPWORD_TEXT = (
     "that the their them these this those to was we what when where which with you your"
 )
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_STEMMER = snowballstemmer.stemmer("english")
 
 FIELDS: Mapping[str, tuple[float, float]] = {
     "name": (3.0, 0.5),
@@ -130,9 +127,16 @@ SearchStrategy = Callable[[Sequence[SearchDocument]], SearchIndex]
 """A search strategy builds an index from the tools' documents."""
 
 
+@functools.cache
+def _stemmer() -> Any:
+    import snowballstemmer  # imported on the first search: servers that never search do without it
+
+    return snowballstemmer.stemmer("english")
+
+
 @functools.lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    return str(_STEMMER.stemWord(word))
+    return str(_stemmer().stemWord(word))
 
 
 def words(text: str) -> list[str]:
