@@ -324,6 +324,23 @@ def test_a_missing_plugin_names_the_install_command(capsys, monkeypatch):
     assert "pip install 'mcpkit[http]'" in err
 
 
+def test_a_source_without_inspect_cannot_be_inspected(capsys, fake_distribution, monkeypatch):
+    build_only = (
+        "from mcpkit import hookimpl\n\n"
+        "class Source:\n"
+        "    def build(self, server_class, /, **options):\n"
+        "        return server_class('built')\n\n"
+        "@hookimpl\n"
+        "def mcpkit_register_sources(register):\n"
+        "    register('openapi', Source())\n"
+    )
+    fake_distribution("other-openapi", {"other": "other_source"}, {"other_source": build_only})
+    monkeypatch.setenv("MCPKIT_DISABLE_PLUGINS", "mcpkit-openapi")
+    code, _, err = run(capsys, "inspect", PETSTORE)
+    assert code == EXIT_FAILED
+    assert "the 'openapi' source plugin cannot inspect: it has no inspect() method" in err
+
+
 def test_help_and_version(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == EXIT_OK

@@ -36,13 +36,12 @@ from mcpkit.registry import Registry
 from mcpkit.routing import MCPType, Route, RouteMap, RouteMapFn
 from mcpkit.server import MCPKit
 from mcpkit.settings import Settings
+from mcpkit.sources import InspectableSource
 
 if TYPE_CHECKING:
     from cyclopts import App
     from rich.console import Console
     from rich.table import Table
-
-    from mcpkit_openapi import Conversion
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -54,8 +53,6 @@ EXIT_INTERRUPTED = 130
 OutputSchemas = Literal["compact", "full", "none"]
 DiscoveryMode = Literal["off", "search", "auto"]
 
-INSPECT_BASE_URL = "http://localhost"
-"""``inspect`` calls nothing, so any base URL will do (documents without servers inspect too)."""
 
 _APP_REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -246,8 +243,7 @@ def inspect_source(
         resources, include_tags, exclude_tags, route_mapper, name_strategy, parser, None
     )
     with _progress(f"Converting {source}"):
-        conversion = _convert(source, options)
-    report = conversion_report(source, conversion)
+        report = _inspect(source, options)
     if json:
         _print_json(report)
     else:
@@ -483,70 +479,17 @@ def _build_server(
     )
 
 
-def _convert(text: str, options: dict[str, Any]) -> Conversion:
-    """Convert SOURCE as ``serve`` would, without building a server."""
+def _inspect(text: str, options: dict[str, Any]) -> dict[str, Any]:
+    """What SOURCE becomes, as its source plugin reports it (nothing is built or called)."""
     source = resolve_source(text)
-    get_plugin_host().sources.get(source.kind)
-    get_plugin_host().sources.get("openapi")  # FastAPI apps are converted by the OpenAPI plugin
-    from mcpkit_openapi import convert
-
-    settings = Settings()
-    if source.kind == "openapi":
-        return convert(text, settings=settings, server_url=INSPECT_BASE_URL, **options)
-    import httpx
-
-    from mcpkit_fastapi.source import DEFAULT_BASE_URL, NAME_STRATEGY, openapi_document
-
-    document = openapi_document(import_app(text))
-    if "name_strategy" not in options and "name_strategy" not in settings.model_fields_set:
-        options = {**options, "name_strategy": NAME_STRATEGY}
-    client = httpx.AsyncClient(base_url=DEFAULT_BASE_URL)
-    return convert(document, client, settings=settings, **options)
+    plugin = get_plugin_host().sources.get(source.kind)  # a missing plugin names its pip install
+    if not isinstance(plugin, InspectableSource):
+        raise CommandError(f"the {source.kind!r} source plugin cannot inspect: it has no inspect() method")
+    target = import_app(text) if source.kind == "fastapi" else text
+    return {"source": text, **plugin.inspect(target, settings=Settings(), **options)}
 
 
 # Reports
-
-
-def conversion_report(source: str, conversion: Conversion) -> dict[str, Any]:
-    """What ``inspect --json`` prints: the components, and the operations excluded and skipped."""
-    from mcpkit.components import Resource, Tool
-
-    components = []
-    for converted in conversion.components:
-        component = converted.component
-        entry: dict[str, Any] = {
-            "kind": "tool",
-            "name": component.name,
-            "method": converted.route.method,
-            "path": converted.route.path,
-            "operation_id": converted.route.operation_id,
-            "tags": sorted(component.tags),
-        }
-        if isinstance(component, Tool):
-            annotations = component.annotations
-            entry["annotations"] = (
-                annotations.model_dump(by_alias=True, exclude_none=True) if annotations else {}
-            )
-        elif isinstance(component, Resource):
-            entry.update(kind="resource", uri=component.uri)
-        else:
-            entry.update(kind="resource_template", uri=component.uri_template)
-        components.append(entry)
-    document = conversion.document
-    return {
-        "source": source,
-        "title": document.title,
-        "version": document.version,
-        "components": components,
-        "excluded": [
-            {"method": r.method, "path": r.path, "operation_id": r.operation_id} for r in conversion.excluded
-        ],
-        "skipped": [
-            {"method": s.method, "path": s.path, "pointer": s.pointer, "reason": s.reason}
-            for s in conversion.skipped
-        ],
-        "warnings": [{"pointer": w.pointer, "message": w.message} for w in conversion.warnings],
-    }
 
 
 def plugins_report() -> dict[str, Any]:

@@ -11,6 +11,7 @@ import mcp
 import mcp_types as types
 from mcp.client.stdio import StdioServerParameters
 
+from mcpkit.allocation import gc_paused
 from mcpkit.components import WRAPPED_RESULT_META
 from mcpkit.exceptions import ToolCallError
 from mcpkit.server import MCPKit
@@ -137,11 +138,13 @@ ItemT = TypeVar("ItemT")
 async def _every_page(
     fetch: Callable[..., Awaitable[PageT]], items: Callable[[PageT], Sequence[ItemT]]
 ) -> list[ItemT]:
-    """The items of every page a paginated list call gives, following ``next_cursor``."""
+    """The items of every page a paginated list call gives, following ``next_cursor``. A page of a
+    large server is a burst of long-lived objects: the garbage collector is paused while it is read."""
     found: list[ItemT] = []
     cursor: str | None = None
     while True:
-        page = await fetch(cursor=cursor)
+        with gc_paused():
+            page = await fetch(cursor=cursor)
         found.extend(items(page))
         cursor = page.next_cursor
         if cursor is None:

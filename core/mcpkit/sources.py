@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from mcpkit.naming import NameAllocator
 from mcpkit.routing import MCPType, Route, RouteMap, RouteMapFn, map_route
@@ -35,6 +35,23 @@ class ComponentSource(Protocol):
     @property
     def build(self) -> Callable[..., MCPKit]:
         """``build(server_class, /, **options) -> server``."""
+        ...
+
+
+@runtime_checkable
+class InspectableSource(ComponentSource, Protocol):
+    """A source that can also say what it would build, without building it (``mcpkit inspect``).
+
+    ``inspect(target, /, *, settings, **options)`` takes the source's target (a document, an app) and
+    the conversion options of ``build``, calls nothing, and returns the report ``mcpkit inspect --json``
+    prints without its ``source`` key: ``title``, ``version``, ``components`` (``kind``, ``name``,
+    ``method``, ``path``, ``operation_id``, ``tags``, and ``annotations`` or ``uri``), ``excluded``,
+    ``skipped`` and ``warnings``.
+    """
+
+    @property
+    def inspect(self) -> Callable[..., dict[str, Any]]:
+        """``inspect(target, /, *, settings, **options) -> report``."""
         ...
 
 

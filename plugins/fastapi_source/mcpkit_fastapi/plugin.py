@@ -32,6 +32,12 @@ class FastAPISource:
 
         return build_server(server_class, **options)
 
+    def inspect(self, app: Any, /, **options: Any) -> dict[str, Any]:
+        """What ``app`` becomes (``mcpkit inspect``); see :func:`mcpkit_fastapi.source.inspect_app`."""
+        from mcpkit_fastapi.source import inspect_app
+
+        return inspect_app(app, **options)
+
 
 @hookimpl
 def mcpkit_register_sources(register: Register[ComponentSource]) -> None:

@@ -72,8 +72,7 @@ def build_server(
     settings = settings if settings is not None else Settings()
     _check_timeout(timeout)
     conversion_options, server_options = split_options(options, server_class)
-    if "name_strategy" not in conversion_options and "name_strategy" not in settings.model_fields_set:
-        conversion_options["name_strategy"] = NAME_STRATEGY
+    _default_name_strategy(conversion_options, settings)
     served = InProcessApp(app)
     client = in_process_client(served, httpx_client_kwargs, timeout)
     conversion = convert(document, client, timeout=timeout, settings=settings, **conversion_options)
@@ -86,6 +85,21 @@ def build_server(
     )
     add_components(server, conversion)
     return server
+
+
+def inspect_app(app: Any, /, *, settings: Settings | None = None, **options: Any) -> dict[str, Any]:
+    """What ``app`` becomes with the conversion ``options`` of :func:`build_server`, as
+    :meth:`mcpkit_openapi.Conversion.report`; the app is not called."""
+    settings = settings if settings is not None else Settings()
+    _default_name_strategy(options, settings)
+    client = httpx.AsyncClient(base_url=DEFAULT_BASE_URL)
+    return convert(openapi_document(app), client, settings=settings, **options).report()
+
+
+def _default_name_strategy(options: dict[str, Any], settings: Settings) -> None:
+    """Choose the ``fastapi`` name strategy unless ``options`` or the settings choose one."""
+    if "name_strategy" not in options and "name_strategy" not in settings.model_fields_set:
+        options["name_strategy"] = NAME_STRATEGY
 
 
 def openapi_document(app: Any) -> dict[str, Any]:

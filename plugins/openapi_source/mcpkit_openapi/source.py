@@ -65,6 +65,47 @@ class Conversion:
         """Defects that were tolerated."""
         return self.document.warnings
 
+    def report(self) -> dict[str, Any]:
+        """The conversion as plain data: what ``mcpkit inspect --json`` prints (docs/cli.md)."""
+        components = []
+        for converted in self.components:
+            component = converted.component
+            entry: dict[str, Any] = {
+                "kind": "tool",
+                "name": component.name,
+                "method": converted.route.method,
+                "path": converted.route.path,
+                "operation_id": converted.route.operation_id,
+                "tags": sorted(component.tags),
+            }
+            if isinstance(component, Tool):
+                annotations = component.annotations
+                entry["annotations"] = (
+                    annotations.model_dump(by_alias=True, exclude_none=True) if annotations else {}
+                )
+            elif isinstance(component, Resource):
+                entry.update(kind="resource", uri=component.uri)
+            else:
+                entry.update(kind="resource_template", uri=component.uri_template)
+            components.append(entry)
+        return {
+            "title": self.document.title,
+            "version": self.document.version,
+            "components": components,
+            "excluded": [
+                {"method": r.method, "path": r.path, "operation_id": r.operation_id} for r in self.excluded
+            ],
+            "skipped": [
+                {"method": s.method, "path": s.path, "pointer": s.pointer, "reason": s.reason}
+                for s in self.skipped
+            ],
+            "warnings": [{"pointer": w.pointer, "message": w.message} for w in self.warnings],
+        }
+
+
+INSPECT_BASE_URL = "http://localhost"
+"""The base URL of an inspected document without ``servers``: inspecting calls nothing."""
+
 
 def select_parser(name: str | None, settings: Settings) -> Parser:
     """The parser named ``name``, else the one the settings select."""
@@ -253,6 +294,14 @@ class OpenAPISource:
         server = server_class(name or conversion.document.title, settings=settings, **server_options)
         add_components(server, conversion)
         return server
+
+    def inspect(
+        self, openapi_spec: Any, /, *, settings: Settings | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """What ``openapi_spec`` becomes with the conversion ``options``, as :meth:`Conversion.report`.
+        Nothing is called, so a document without ``servers`` needs no base URL."""
+        options.setdefault("server_url", INSPECT_BASE_URL)
+        return convert(openapi_spec, settings=settings, **options).report()
 
 
 def split_options(
