@@ -49,7 +49,8 @@ ListTools = Callable[[Any], Awaitable[Any]]
 
 
 def _mcpkit(document: str, parser: str) -> tuple[Callable[[], Any], Connect, ListTools]:
-    """mcpkit: ``from_openapi`` reads the file itself; listed through the SDK session of ``mcpkit.Client``."""
+    """mcpkit: ``from_openapi`` reads the file itself; listed with ``mcpkit.Client.list_tools`` (the
+    SPEC's in-memory client: every page, the collector paused while a page is read)."""
     import httpx
 
     from mcpkit import Client, MCPKit
@@ -62,7 +63,10 @@ def _mcpkit(document: str, parser: str) -> tuple[Callable[[], Any], Connect, Lis
         return MCPKit.from_openapi(openapi_spec=document, client=client, parser=parser)
 
     async def list_tools(connection: Any) -> Any:
-        return await connection.session.list_tools()
+        import mcp_types
+
+        # every page is in the list: the result has no cursor
+        return mcp_types.ListToolsResult.model_construct(tools=await connection.list_tools())
 
     return build, Client, list_tools
 

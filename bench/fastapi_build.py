@@ -123,8 +123,10 @@ def _mcpkit(app: Any) -> tuple[Callable[[], Any], Any, Any]:
 
     assert "fastapi" in get_plugin_host().sources  # plugin discovery is start-up, like imports: not timed
 
-    async def list_tools(connection: Any) -> Any:
-        return await connection.session.list_tools()
+    async def list_tools(connection: Any) -> Any:  # as in bench/convert.py: mcpkit.Client.list_tools
+        import mcp_types
+
+        return mcp_types.ListToolsResult.model_construct(tools=await connection.list_tools())
 
     return lambda: MCPKit.from_fastapi(app=app), Client, list_tools
 
