@@ -15,16 +15,14 @@ Arguments are validated with :mod:`jsonschema` (Draft 2020-12 unless the schema 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError as JSONSchemaError
-from jsonschema.exceptions import ValidationError
-from jsonschema.protocols import Validator
-from jsonschema.validators import validator_for
-
 from mcpkit.exceptions import SchemaError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 WRAP_RESULT_KEY = "x-mcpkit-wrap-result"
 """Marks an output schema whose real value sits under ``"result"``."""
@@ -130,13 +128,18 @@ class SchemaValidator:
     from :mod:`jsonschema` only for instances that fail (or when jsonschema-rs cannot take the schema)."""
 
     def __init__(self, schema: dict[str, Any], *, owner: str) -> None:
+        # Imported with the first validator: a server that only lists its tools does without them.
+        import jsonschema_rs
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError as JSONSchemaError
+        from jsonschema.validators import validator_for
+
         cls = validator_for(schema, default=Draft202012Validator)
         try:
             cls.check_schema(schema)
         except JSONSchemaError as exc:
             raise SchemaError(f"{owner}: invalid JSON Schema: {exc.message}") from exc
         self._explaining: Validator = cls(schema)
-        import jsonschema_rs  # imported with the first validator: listing tools does without it
 
         try:
             self._fast: jsonschema_rs.Validator | None = jsonschema_rs.validator_for(schema)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
@@ -15,7 +15,10 @@ from mcpkit.context import forwarded_headers
 from mcpkit_openapi.credentials import Credentials, Selection, mask_forwarded
 from mcpkit_openapi.plan import RequestPlan
 from mcpkit_openapi.request import build_request
-from mcpkit_openapi.response import Filter, ResponseReader
+from mcpkit_openapi.response import ResponseReader
+
+if TYPE_CHECKING:
+    from mcpkit_openapi.response import Filter
 
 READ_LIMIT = 32 * 1024 * 1024
 """Bytes of a response read at most while results are bounded; a larger one is refused unread."""

@@ -14,13 +14,11 @@ from __future__ import annotations
 import base64
 import json
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-import jmespath
 import mcp_types as types
 import orjson
-from jsonschema.exceptions import best_match
 
 from mcpkit import ResourceContent, ToolError, ToolResult
 from mcpkit.components import to_json_text
@@ -29,9 +27,10 @@ from mcpkit_openapi.model import Definitions, Operation, Schema
 from mcpkit_openapi.parsers.common import is_json, is_success
 from mcpkit_openapi.plan import with_definitions
 
+if TYPE_CHECKING:
+    from jmespath.parser import ParsedResult as Filter  # a compiled ``response_filter`` expression
+
 EXCERPT_CHARS = 2000
-Filter = jmespath.parser.ParsedResult
-"""A compiled ``response_filter`` expression."""
 OutputSchemas = Literal["compact", "full", "none"]
 
 
@@ -177,6 +176,8 @@ class ResponseReader:
         assert self.validator is not None
         if self.validator.is_valid(data):
             return
+        from jsonschema.exceptions import best_match  # only for a response that does not match
+
         error = best_match(self.validator.iter_errors(data))
         if error is not None:
             location = "/".join(str(p) for p in error.absolute_path) or "(root)"
@@ -188,6 +189,8 @@ class ResponseReader:
 
 def compile_filter(expression: str) -> Filter:
     """A compiled JMESPath ``expression``; an invalid one raises :class:`~mcpkit.ToolError`."""
+    import jmespath  # imported with the first filter: most servers have none
+
     try:
         return jmespath.compile(expression)
     except jmespath.exceptions.JMESPathError as exc:

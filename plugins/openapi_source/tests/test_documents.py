@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -385,3 +387,26 @@ paths:
         "default": "2023-01-01",
         "enum": ["2023-01-01", "18:00", "yes", "on"],
     }
+
+
+def test_a_server_that_only_lists_its_tools_leaves_the_optional_libraries_unimported():
+    """YAML, JSON Schema validation, JMESPath and stemming are loaded by the first document, call,
+    filter or search that needs them: a JSON document served and listed costs none of their memory."""
+    script = f"""
+import sys, anyio, httpx
+from mcpkit import Client, MCPKit
+
+mcp = MCPKit.from_openapi(openapi_spec={str(PETSTORE_V2)!r}, client=httpx.AsyncClient(base_url="http://api.test"))
+
+async def main():
+    async with Client(mcp) as client:
+        assert len(await client.list_tools()) == 3
+
+anyio.run(main)
+print(sorted({{name.split(".")[0] for name in sys.modules}} & {OPTIONAL_LIBRARIES!r}))
+"""
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert output.stdout.strip() == "[]", output.stdout + output.stderr
+
+
+OPTIONAL_LIBRARIES = {"yaml", "jsonschema", "jsonschema_rs", "jmespath", "snowballstemmer"}
