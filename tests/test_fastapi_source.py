@@ -53,6 +53,19 @@ def test_the_apps_document_is_not_modified():
     assert app.openapi() == before
 
 
+async def test_the_app_is_left_with_its_openapi_cache_as_it_was():
+    """FastAPI caches its document on the app; conversion neither leaves one behind nor drops one."""
+    app = items_app()
+    MCPKit.from_fastapi(app=app)
+    assert app.openapi_schema is None
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://app") as http:
+        assert (await http.get("/openapi.json")).json()["info"]["title"] == "Items"
+    cached = app.openapi_schema
+    assert cached is not None
+    MCPKit.from_fastapi(app=app)
+    assert app.openapi_schema is cached
+
+
 async def test_route_maps_route_map_fn_component_fn_and_tags_apply():
     seen = []
 

@@ -103,7 +103,9 @@ def _default_name_strategy(options: dict[str, Any], settings: Settings) -> None:
 
 
 def openapi_document(app: Any) -> dict[str, Any]:
-    """``app.openapi()``, checked; a clear error for anything that is not a FastAPI app (instance)."""
+    """``app.openapi()``, checked; a clear error for anything that is not a FastAPI app (instance).
+
+    An app whose document was not cached before is left without it (FastAPI caches it on first use)."""
     openapi = getattr(app, "openapi", None)
     if isinstance(app, type) or not callable(app) or not callable(openapi):
         what = f"the class {app.__name__}" if isinstance(app, type) else type(app).__name__
@@ -112,10 +114,16 @@ def openapi_document(app: Any) -> dict[str, Any]:
             f"got {what}. For another ASGI app, serve its OpenAPI document with MCPKit.from_openapi("
             "openapi_spec=..., client=httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=...))"
         )
+    cached = getattr(app, "openapi_schema", None)
     try:
         document = openapi()
     except Exception as exc:
         raise ValueError(f"app.openapi() failed, so the app cannot be converted: {exc}") from exc
+    finally:
+        if cached is None and getattr(app, "openapi_schema", None) is not None:
+            # Leave the app as found: FastAPI would keep the document (19 MB at 1,000 routes) cached
+            # on it for ever; its /openapi.json makes it again when first asked, as it would have.
+            app.openapi_schema = None
     if not isinstance(document, Mapping) or not isinstance(document.get("paths", {}), Mapping):
         raise TypeError(f"app.openapi() must return an OpenAPI document (a mapping), got {document!r:.100}")
     return dict(document)
