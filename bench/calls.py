@@ -32,9 +32,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# bench/http.py would shadow the standard library's http module when this folder is on sys.path.
-if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
 # The example lives in the repository, not in an installed distribution.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

@@ -15,23 +15,14 @@ environment (bench/peers.py).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-# bench/http.py would shadow the standard library's http module when this folder is on sys.path.
-if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
+import peers  # bench/peers.py: a script's folder is first on sys.path
 
-_spec = importlib.util.spec_from_file_location("peers", Path(__file__).with_name("peers.py"))
-assert _spec is not None
-assert _spec.loader is not None
-peers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(peers)
 run_peer = peers.run_peer
 
 ROOT = Path(__file__).resolve().parent.parent

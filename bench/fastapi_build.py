@@ -17,31 +17,16 @@ create (JSON body, 201), and replace (two path parameters, a query parameter and
 
 # No ``from __future__ import annotations``: the endpoints are annotated with models made at run time.
 import argparse
-import importlib.util
 import json
 import statistics
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-# bench/http.py would shadow the standard library's http module when this folder is on sys.path.
-if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
+import convert  # bench/*.py: a script's folder is first on sys.path
+import peers
 
-
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-convert = _load("convert")
-peers = convert.peers
 SYSTEMS = ("mcpkit", "fastmcp", "fastapi-mcp")
 SIZES = (10, 100, 1000)
 

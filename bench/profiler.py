@@ -5,7 +5,7 @@
     python bench/profiler.py fastapi ROUTES                 # from_fastapi + first list, generated app
     python bench/profiler.py fastapi-memory ROUTES
     python bench/profiler.py calls WORKLOAD SYSTEM          # in-memory calls: shop|ping, mcpkit[-legacy]
-    python bench/profiler.py http KIND MODE CLIENTS         # the server of bench/http.py under load
+    python bench/profiler.py http KIND MODE CLIENTS         # the server of bench/throughput.py under load
 
 Each writes ``bench/profiles/<kind>-<arguments>.txt`` (``--out`` to choose): cProfile's top 25 by
 own time and by cumulative time, or tracemalloc's top 25 allocation sites. ``http`` profiles the server
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib
 import io
 import json
 import os
@@ -33,26 +34,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# bench/http.py would shadow the standard library's http module when this folder is on sys.path.
-if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
-
-import importlib.util
-
 import anyio
 
 HERE = Path(__file__).resolve().parent
 PROFILES = HERE / "profiles"
 TOP = 25
-
-
-def _load(name: str, file: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, HERE / file)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def stats_text(profile: cProfile.Profile | pstats.Stats) -> str:
@@ -182,13 +168,15 @@ def listed(build: Callable[[], Any], connect: Any, list_tools: Any) -> Callable[
 
 def conversion_work(document: str, parser: str) -> Callable[[], Callable[[], Any]]:
     """Imports, then work: ``from_openapi`` from the file and the first listing."""
-    convert = _load("convert", "convert.py")
+    import convert
+
     return lambda: listed(*convert._mcpkit(document, parser))
 
 
 def fastapi_work(routes: int) -> Callable[[], Callable[[], Any]]:
     """Imports, then work: ``from_fastapi`` on a generated app (made first) and the first listing."""
-    fastapi_build = _load("fastapi_build", "fastapi_build.py")
+    import fastapi_build
+
     app = fastapi_build.make_app(routes)
     return lambda: listed(*fastapi_build._mcpkit(app))
 
@@ -203,7 +191,8 @@ def rss_mb() -> float:
 def profile_calls(workload: str, system: str, calls: int = 3000) -> str:
     """cProfile of ``calls`` in-memory calls (after a warm-up), client and server in this process, and of
     as many direct ASGI calls of the same endpoint: their difference by package is the MCP overhead."""
-    bench_calls = _load("bench_calls", "calls.py")
+    import calls as bench_calls
+
     make_app, path, names, arguments = bench_calls.WORKLOADS[workload]
 
     async def profiled(connect: Any) -> tuple[float, cProfile.Profile]:
@@ -241,29 +230,30 @@ def profile_calls(workload: str, system: str, calls: int = 3000) -> str:
 
 
 def profile_http(kind: str, mode: str, clients: int, seconds: float = 5.0) -> str:
-    """Profile the server of ``kind`` (bench/http.py) while ``clients`` clients call it for ``seconds``
+    """Profile the server of ``kind`` (bench/throughput.py) while ``clients`` clients call it for ``seconds``
     (after a second of warm-up); the client's profile includes connecting its clients."""
-    bench_http = _load("bench_http", "http.py")
+    import throughput
+
     PROFILES.mkdir(exist_ok=True)
     out = PROFILES / f".server-{os.getpid()}.prof"
-    port = bench_http.free_port()
+    port = throughput.free_port()
     server = subprocess.Popen(
         [sys.executable, __file__, "serve-profiled", kind, str(port), str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     tool = "add" if kind in ("mcp", "mcp-json", "fastmcp") else "add_add_post"
-    caller = bench_http.fastapi_caller if kind == "fastapi" else bench_http.mcp_caller(mode, tool)
+    caller = throughput.fastapi_caller if kind == "fastapi" else throughput.mcp_caller(mode, tool)
     url = f"http://127.0.0.1:{port}"
     try:
         anyio.run(wait_for, port)
-        anyio.run(bench_http.calls_per_second, url, caller, clients, 1.0)  # warm-up, not profiled
+        anyio.run(throughput.calls_per_second, url, caller, clients, 1.0)  # warm-up, not profiled
         server.send_signal(signal.SIGUSR1)  # the server starts profiling
         client_profile = cProfile.Profile()
         server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
         started = time.perf_counter()
         client_profile.enable()
-        rate = anyio.run(bench_http.calls_per_second, url, caller, clients, seconds)
+        rate = anyio.run(throughput.calls_per_second, url, caller, clients, seconds)
         client_profile.disable()
         wall = time.perf_counter() - started
         server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu
@@ -302,11 +292,12 @@ def serve_profiled(kind: str, port: int, out: str) -> None:
 
     cProfile sees the event loop's thread only: time in worker threads (sync endpoints) is not in it.
     """
-    bench_http = _load("bench_http", "http.py")
+    import throughput
+
     profile = cProfile.Profile()
     signal.signal(signal.SIGUSR1, lambda *_: profile.enable())
     try:
-        bench_http.SERVERS[kind](port)
+        throughput.SERVERS[kind](port)
     finally:
         profile.disable()
         profile.dump_stats(out)
@@ -325,7 +316,9 @@ def main() -> None:
     if kind == "serve-profiled":
         serve_profiled(rest[0], int(rest[1]), rest[2])
         return
-    corpus = _load("convert", "convert.py").DEFAULT_CORPUS
+    import convert
+
+    corpus = convert.DEFAULT_CORPUS
     if kind in ("convert", "convert-memory"):
         prepare = conversion_work(str(corpus / rest[0]), rest[1])
         title = f"from_openapi({rest[0]}, parser={rest[1]}) + first tools/list"

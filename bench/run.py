@@ -10,7 +10,7 @@ It installs the peers into their own virtual environments first (bench/peers.py)
    FastMCP and fastapi-mcp, fresh processes;
 3. in-memory tool-call latency against the direct ASGI call, the floor (bench/calls.py), each system
    in a fresh process of its environment that measures its own floor, rounds alternating;
-4. Streamable HTTP calls/s with 1 and 8 clients against plain FastAPI (bench/http.py): every server
+4. Streamable HTTP calls/s with 1 and 8 clients against plain FastAPI (bench/throughput.py): every server
    in its own process, the same client (``mcpkit.Client``, the SDK's) for all.
 
 It prints Markdown: the machine and versions, a table per part (medians; ratios are peer / mcpkit, so
@@ -22,7 +22,6 @@ are indicative only.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -38,29 +37,16 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-# bench/http.py would shadow the standard library's http module when this folder is on sys.path.
-if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
-
 import anyio
+
+# bench/*.py: a script's folder is first on sys.path
+import convert
+import fastapi_build
+import peers
+import throughput
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-
-
-def _load(name: str, file: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, HERE / file)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-convert = _load("convert", "convert.py")
-fastapi_build = _load("fastapi_build", "fastapi_build.py")
-bench_http = _load("bench_http", "http.py")
-peers = convert.peers
 
 PARTS = ("conversion", "fastapi", "calls", "http")
 PEER_TIMEOUT = 900.0  # FastMCP takes ~40 s and ~3 GB on stripe: generous, and a failure is reported
@@ -546,10 +532,10 @@ def http(report: Report, settings: Settings) -> None:
     for workload, system, protocol, kind, tool in HTTP_ROWS:
         label = f"{workload} | {system} | {protocol}"
         if kind == "fastapi":
-            rows.append((label, kind, bench_http.fastapi_caller))
+            rows.append((label, kind, throughput.fastapi_caller))
         else:
             mode = "auto" if protocol == "2026-07-28" else "legacy"
-            rows.append((label, kind, bench_http.mcp_caller(mode, tool)))
+            rows.append((label, kind, throughput.mcp_caller(mode, tool)))
 
     def python(kind: str) -> str:
         return python_of(SERVER_ENVIRONMENTS.get(kind, "mcpkit"))
@@ -557,7 +543,7 @@ def http(report: Report, settings: Settings) -> None:
     progress(f"http: {len(rows)} rows, {settings.http_rounds} rounds")
     with tempfile.NamedTemporaryFile("w", prefix="mcpkit-bench-servers-", suffix=".log", delete=False) as log:
         rates = anyio.run(
-            lambda: bench_http.throughput(
+            lambda: throughput.throughput(
                 rows, settings.http_seconds, settings.http_rounds, python, output=log
             )
         )

@@ -6,7 +6,7 @@ times (all servers up at once, rounds alternating between them); the medians are
 ratio to plain FastAPI (target: at least 0.5x). bench/run.py measures the peers' servers (``SERVERS``)
 the same way, each run with the Python of its environment (bench/peers.py).
 
-    python bench/http.py [--seconds 3] [--rounds 3]
+    python bench/throughput.py [--seconds 3] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -19,12 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from functools import partial
-from pathlib import Path
 from typing import Any
-
-# This file is named http.py: run as a script, its folder must not shadow the standard library's http.
-if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
 
 import anyio
 import httpx
