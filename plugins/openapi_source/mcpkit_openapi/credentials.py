@@ -94,7 +94,7 @@ class Credentials:
                     "client=httpx.AsyncClient(auth=...) with your own authentication instead"
                 )
             self._values[name] = _checked(scheme, value)
-            self._secrets.extend(_secrets(value))
+            self._secrets.extend(_secrets(self._values[name]))
         self._secrets.sort(key=len, reverse=True)
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = anyio.Lock()
@@ -123,7 +123,8 @@ class Credentials:
         return Selection(
             missing=(
                 f"this operation needs credentials for {needed}; configure them with "
-                "MCPKit.from_openapi(auth={scheme name: value}) or the MCPKIT_AUTH setting"
+                "auth={scheme name: value} when the server is built, the MCPKIT_AUTH setting, "
+                "or mcpkit serve --auth NAME=VALUE"
             )
         )
 

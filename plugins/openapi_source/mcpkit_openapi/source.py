@@ -11,7 +11,7 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import httpx
 
@@ -128,12 +128,19 @@ class ConversionOptions:
     route_mappers: Sequence[str] | None = None
     detailed_descriptions: bool = False
     output_schemas: OutputSchemas | None = None
-    auth: Mapping[str, Any] | None = None
+    auth: Mapping[str, Any] | None = field(default=None, repr=False)  # secrets
     server_url: str | None = None
     server_variables: Mapping[str, str] | None = None
-    httpx_client_kwargs: Mapping[str, Any] | None = None
+    httpx_client_kwargs: Mapping[str, Any] | None = field(default=None, repr=False)  # headers, auth
     response_filter: bool | None = None
     max_response_bytes: int | Literal["settings"] | None = "settings"
+
+    def __post_init__(self) -> None:
+        policies = get_args(OutputSchemas)
+        if self.output_schemas is not None and self.output_schemas not in policies:
+            raise ValueError(
+                f"output_schemas={self.output_schemas!r} is not a policy; valid: {', '.join(policies)}"
+            )
 
     @classmethod
     def names(cls) -> list[str]:

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from mcpkit import Client, MCPKit, Settings
 from mcpkit_openapi import convert
+from mcpkit_openapi.source import ConversionOptions
 
 KEY, BEARER, PASSWORD, SECRET = (
     "key-0123456789",
@@ -178,7 +179,8 @@ async def test_unmet_requirements_are_refused_before_sending(api, upstream):
     assert result.is_error
     assert result.text == (
         "this operation needs credentials for 'basicAuth'; configure them with "
-        "MCPKit.from_openapi(auth={scheme name: value}) or the MCPKIT_AUTH setting"
+        "auth={scheme name: value} when the server is built, the MCPKIT_AUTH setting, "
+        "or mcpkit serve --auth NAME=VALUE"
     )
     assert upstream.requests == []
 
@@ -253,12 +255,21 @@ async def test_secrets_appear_in_no_listing_result_error_or_log(api, caplog):
 
 
 async def test_credentials_from_the_environment(api, upstream, monkeypatch):
-    monkeypatch.setenv("MCPKIT_AUTH", json.dumps({"bearerAuth": "from-env"}))
+    # JSON has no tuples: a basic (user, password) pair comes as a two-item list.
+    monkeypatch.setenv("MCPKIT_AUTH", json.dumps({"bearerAuth": "from-env", "basicAuth": ["ada", PASSWORD]}))
     mcp = MCPKit.from_openapi(openapi_spec=DOC, client=httpx.AsyncClient(base_url=api))
     assert "from-env" not in repr(Settings())
     async with Client(mcp) as client:
         await client.call_tool("bearer")
-    assert upstream.last.headers["authorization"] == "Bearer from-env"
+        assert upstream.last.headers["authorization"] == "Bearer from-env"
+        await client.call_tool("basic")
+        assert upstream.last.headers["authorization"] == BASIC
+
+
+def test_conversion_options_keep_credentials_out_of_their_repr():
+    options = ConversionOptions(auth={"bearerAuth": BEARER}, httpx_client_kwargs={"headers": {"X-Key": KEY}})
+    assert BEARER not in repr(options)
+    assert KEY not in repr(options)
 
 
 @pytest.mark.parametrize(
@@ -280,6 +291,15 @@ async def test_credentials_from_the_environment(api, upstream, monkeypatch):
 def test_bad_credentials_fail_at_build_time(auth, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         MCPKit.from_openapi(openapi_spec=DOC, client=httpx.AsyncClient(base_url="http://x"), auth=auth)
+
+
+def test_an_unknown_output_schema_policy_is_refused_with_the_valid_ones():
+    with pytest.raises(
+        ValueError, match=r"output_schemas='compactt' is not a policy; valid: compact, full, none"
+    ):
+        MCPKit.from_openapi(
+            openapi_spec=DOC, client=httpx.AsyncClient(base_url="http://x"), output_schemas="compactt"
+        )
 
 
 def test_unknown_options_are_named():
