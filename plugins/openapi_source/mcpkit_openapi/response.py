@@ -28,7 +28,9 @@ from mcpkit_openapi.parsers.common import is_json, is_success
 from mcpkit_openapi.plan import with_definitions
 
 if TYPE_CHECKING:
-    from jmespath.parser import ParsedResult as Filter  # a compiled ``response_filter`` expression
+    from jmespath.parser import ParsedResult
+
+    Filter = ParsedResult  # a compiled ``response_filter`` expression
 
 EXCERPT_CHARS = 2000
 OutputSchemas = Literal["compact", "full", "none"]
