@@ -315,3 +315,4 @@ async def test_serve_over_http(shop_dir):
                 await process.wait()
     assert "mcpkit: serving 'Tiny shop' (5 tools, 0 resources, 0 resource templates) over http" in err
     assert "Traceback" not in err
+    assert process.returncode == EXIT_INTERRUPTED, err  # docs/cli.md: 130, interrupted (Ctrl+C)

@@ -8,9 +8,9 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from mcpkit import Client, MCPKit, Settings, Tool, hookimpl
-from mcpkit.discovery import AUTO_THRESHOLD
+from mcpkit.discovery import AUTO_THRESHOLD, DEFAULT_LIMIT
 from mcpkit.plugins import get_plugin_host
-from mcpkit.search import words
+from mcpkit.search import bm25_strategy, words
 
 
 @pytest.fixture(params=["legacy", "auto"], ids=["handshake-era", "2026-07-28"])
@@ -18,8 +18,8 @@ def mode(request):
     return request.param
 
 
-def catalog(discovery="search", pinned=()) -> tuple[MCPKit, list[str]]:
-    mcp = MCPKit("shop", discovery=discovery, pinned_tools=pinned)
+def catalog(discovery="search", pinned=(), settings=None) -> tuple[MCPKit, list[str]]:
+    mcp = MCPKit("shop", discovery=discovery, pinned_tools=pinned, settings=settings)
     calls: list[str] = []
 
     @mcp.tool
@@ -171,3 +171,52 @@ async def test_a_search_strategy_from_a_plugin():
     async with Client(mcp) as client:
         found = await client.call_tool("search_tools", {"query": "anything", "limit": 2})
     assert [t["name"] for t in found.data["tools"]] == ["gamma", "beta"]
+
+
+async def test_search_without_a_limit_returns_the_default_five(mode):
+    mcp = MCPKit("widgets", discovery="search")
+    for index in range(8):
+        mcp.add_tool(Tool(f"widget_{index}", {"type": "object"}, _noop, description="Polish a widget."))
+    async with Client(mcp, mode=mode) as client:
+        everything = await client.call_tool("search_tools", {"query": "polish a widget", "limit": 8})
+        assert len(everything.data["tools"]) == 8  # all eight match
+        found = await client.call_tool("search_tools", {"query": "polish a widget"})
+    assert DEFAULT_LIMIT == 5
+    assert len(found.data["tools"]) == 5
+
+
+async def test_the_index_is_built_once_and_again_only_when_the_tools_change(mode):
+    built: list[int] = []
+
+    def counting(documents):
+        """The built-in ranking, counting how often an index is built and over how many tools."""
+        built.append(len(documents))
+        return bm25_strategy(documents)
+
+    class Plugin:
+        @hookimpl
+        def mcpkit_register_search_strategies(self, register):
+            register("counting", counting)
+
+    get_plugin_host().register(Plugin(), name="counting-search")
+    mcp, _ = catalog(settings=Settings(search_strategy="counting"))
+
+    async def names(client, query):
+        result = await client.call_tool("search_tools", {"query": query})
+        return [t["name"] for t in result.data["tools"]]
+
+    async with Client(mcp, mode=mode) as client:
+        await client.list_tools()
+        assert built == []  # listing needs no index
+        assert "refunds.create" in await names(client, "refund a payment")
+        assert "createInvoice" in await names(client, "invoice a customer")
+        assert built == [3]  # one index, reused by the second search
+
+        mcp.add_tool(Tool("ship_parcel", {"type": "object"}, _noop, description="Ship a parcel by courier."))
+        assert (await names(client, "ship a parcel"))[:1] == ["ship_parcel"]
+        assert await names(client, "courier") == ["ship_parcel"]
+        assert built == [3, 4]
+
+        mcp.remove_tool("ship_parcel")
+        assert "ship_parcel" not in await names(client, "ship a parcel by courier")
+        assert built == [3, 4, 3]

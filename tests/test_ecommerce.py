@@ -112,6 +112,23 @@ async def test_a_missing_product_is_a_tool_error_with_the_apis_404_detail():
             await client.call_tool("delete_product", {"product_id": 999})
 
 
+@pytest.mark.parametrize("mode", MODES)
+async def test_delete_a_product_then_it_is_gone(mode):
+    async with Client(create_server(), mode=mode, raise_on_error=False) as client:
+        before = (await client.call_tool("list_products_products_get", {})).data
+        assert 3 in [p["id"] for p in before]
+        deleted = await client.call_tool("delete_product", {"product_id": 3})
+        assert not deleted.is_error
+        assert deleted.text == "DELETE /products/3 returned 204 No Content (no content)"
+        missing = await client.call_tool("get_product", {"product_id": 3})
+        assert missing.is_error
+        assert missing.text == 'GET /products/3 returned 404 Not Found: {"detail":"Product 3 not found"}'
+        after = (await client.call_tool("list_products_products_get", {})).data
+        assert [p for p in before if p["id"] != 3] == after
+        again = await client.call_tool("delete_product", {"product_id": 3})
+        assert again.text == 'DELETE /products/3 returned 404 Not Found: {"detail":"Product 3 not found"}'
+
+
 @pytest.mark.parametrize(
     ("arguments", "problem"),
     [

@@ -9,6 +9,7 @@ Documented, intended differences between the parsers (everything else must be id
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,30 @@ def test_warnings_differ_only_as_documented(name):
     assert experimental <= legacy
     for extra in legacy - experimental:
         assert extra.startswith("#/components/schemas/"), extra
+
+
+LISTING_BOUNDS = {"github-api.github.com.json": 4_000_000, "stripe-spec3.yaml": 10_000_000}
+
+
+def server(name: str, output_schemas: str) -> MCPKit:
+    return MCPKit.from_openapi(openapi_spec=document(name), client=CLIENT, output_schemas=output_schemas)
+
+
+@pytest.mark.parametrize(("name", "bound"), LISTING_BOUNDS.items())
+async def test_the_whole_listing_of_a_large_api_stays_small(name, bound):
+    mcp = server(name, "compact")
+    async with Client(mcp) as client:
+        tools = await client.list_tools()
+    assert len(tools) == len(mcp.tools)
+    listing = json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools])
+    assert len(listing.encode()) < bound, f"{len(listing.encode()):,} bytes"
+
+
+@pytest.mark.parametrize("name", LISTING_BOUNDS)
+def test_compact_output_schemas_leave_input_schemas_whole(name):
+    compact, full = server(name, "compact").tools, server(name, "full").tools
+    assert list(compact) == list(full)
+    for tool in compact:
+        assert compact[tool].input_schema == full[tool].input_schema, tool
+    # the policies did differ, where it is allowed to: in the output schemas
+    assert any(compact[tool].output_schema != full[tool].output_schema for tool in compact)

@@ -178,6 +178,38 @@ async def test_query_styles(styles, upstream):
     ]
 
 
+COLORS = ["blue", "black", "brown"]
+RGB = {"R": 100, "G": 200, "B": 150}
+RGB_SCHEMA = {"type": "object", "properties": {c: {"type": "integer"} for c in RGB}}
+
+
+@pytest.mark.parametrize(
+    ("location", "style", "explode", "value", "wire"),
+    [
+        # The OpenAPI 3.1 style examples, for a parameter named color.
+        ("path", "label", True, COLORS, ".blue.black.brown"),
+        ("path", "label", True, RGB, ".R=100.G=200.B=150"),
+        ("path", "simple", False, RGB, "R,100,G,200,B,150"),
+        ("query", "pipeDelimited", True, COLORS, "color=blue&color=black&color=brown"),
+        ("query", "spaceDelimited", True, COLORS, "color=blue&color=black&color=brown"),
+        # The spec's color=R,100,G,200,B,150, with the commas percent-encoded (as httpx sends them)
+        ("query", "form", False, RGB, "color=R%2C100%2CG%2C200%2CB%2C150"),
+    ],
+)
+async def test_style_examples_of_the_spec(upstream, location, style, explode, value, wire):
+    schema = ARRAY if isinstance(value, list) else RGB_SCHEMA
+    color = param("color", location, schema, style=style, explode=explode, required=location == "path")
+    path = "/colors/{color}" if location == "path" else "/colors"
+    mcp = MCPKit.from_openapi(
+        openapi_spec=document({"paint": ("get", path, {"parameters": [color]})}), client=upstream.client()
+    )
+    await call(mcp, "paint", {"color": value})
+    if location == "path":
+        assert (upstream.last.path, upstream.last.query) == (f"/api/colors/{wire}", "")
+    else:
+        assert (upstream.last.path, upstream.last.query) == ("/api/colors", wire)
+
+
 async def test_headers_are_stringified_and_cookies_combined(styles, upstream):
     await call(
         styles,
