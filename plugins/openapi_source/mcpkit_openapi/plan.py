@@ -137,7 +137,8 @@ def plan_operation(operation: Operation, definitions: Definitions) -> RequestPla
 def with_definitions(
     schema: Schema, definitions: Definitions, direction: Direction, budget: int | None = None
 ) -> Schema:
-    """``schema`` with a ``$defs`` holding the definitions it reaches, nearest first.
+    """``schema`` with a ``$defs`` holding the definitions it reaches, nearest first (a ``schema`` that
+    is only a reference becomes the definition it names, see :func:`_lift_root`).
 
     With a ``budget`` (bytes of JSON), definitions that would exceed it are replaced by a stub that
     keeps only their ``type`` and description, and the rest is relaxed where a stub could otherwise
@@ -164,9 +165,24 @@ def with_definitions(
             stubs[name] = definitions.stub(name, direction)
     if not stubs:
         defs = {name: definitions.get(name, direction) for name in kept}
-        return {**schema, "$defs": dict(sorted(defs.items()))}
-    defs = {name: definitions.general(name, direction) for name in kept} | stubs
-    return {**generalize(schema), "$defs": dict(sorted(defs.items()))}
+    else:
+        defs = {name: definitions.general(name, direction) for name in kept} | stubs
+        schema = generalize(schema)
+    return _lift_root(schema, dict(sorted(defs.items())))
+
+
+def _lift_root(schema: Schema, defs: Schema) -> Schema:
+    """``schema`` with ``defs``; if it is only a reference to one of them, that definition becomes the
+    root, and stays in ``defs`` only if something still refers to it (no second copy beside the root)."""
+    ref = schema.get("$ref")
+    name = ref[len(DEFS_PREFIX) :] if isinstance(ref, str) and ref.startswith(DEFS_PREFIX) else None
+    if name not in defs or not set(schema) <= {"$ref", "description", "title"}:
+        return {**schema, "$defs": defs}
+    root = {**{key: value for key, value in schema.items() if key != "$ref"}, **defs[name]}
+    rest = {key: value for key, value in defs.items() if key != name}
+    if name in _references([root, *rest.values()]):
+        rest = defs
+    return {**root, "$defs": rest} if rest else root
 
 
 def resolve_local(schema: Schema, definitions: Definitions, direction: Direction) -> Schema:

@@ -92,7 +92,9 @@ def test_swagger_2_is_upgraded_not_misread():
     )
     show = MCPKit.from_openapi(openapi_spec=PETSTORE_V2, client=CLIENT).tools["showPetById"]
     assert show.input_schema["required"] == ["petId"]
-    assert show.output_schema["$defs"]["Pets"] == {"type": "array", "items": {"$ref": "#/$defs/Pet"}}
+    # The response is #/definitions/Pets: an array, so the result is wrapped; Pet moved to $defs.
+    assert show.output_schema["properties"]["result"] == {"type": "array", "items": {"$ref": "#/$defs/Pet"}}
+    assert list(show.output_schema["$defs"]) == ["Pet"]
 
 
 def test_swagger_2_bodies_and_form_data():
@@ -354,8 +356,10 @@ async def test_recursive_and_composed_schemas_are_shared_definitions():
     assert set(tool.input_schema["properties"]) == {"value", "children"}
     output = tool.output_schema
     assert output["x-mcpkit-wrap-result"] is True
-    assert set(output["$defs"]) == {"Shape", "Circle", "Square", "Base"}
-    assert "discriminator" not in output["$defs"]["Shape"]
+    assert set(output["$defs"]) == {"Circle", "Square", "Base"}  # the result is Shape itself
+    assert output["properties"]["result"] == {
+        "oneOf": [{"$ref": "#/$defs/Circle"}, {"$ref": "#/$defs/Square"}]
+    }
     assert output["$defs"]["Circle"]["allOf"][1]["properties"]["r"] == {
         "type": "number",
         "exclusiveMinimum": 0,

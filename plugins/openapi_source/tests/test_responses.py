@@ -198,3 +198,30 @@ async def test_output_schema_policies(upstream):
         async with Client(mcp) as client:
             result = await client.call_tool("get_product", {"id": 1})
         assert json.loads(result.text) == {"id": 1, "name": "Keyboard"}
+
+
+def test_a_response_that_is_one_definition_is_that_definition_at_the_root():
+    """No second copy of it in ``$defs``, unless something refers back to it (a recursive one)."""
+    node = {"type": "object", "properties": {"name": {"type": "string"}, "children": {"type": "array"}}}
+    node["properties"]["children"]["items"] = {"$ref": "#/components/schemas/Node"}
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "Refs", "version": "1"},
+        "paths": {
+            "/product": {
+                "get": {"operationId": "product", "responses": ok({"$ref": "#/components/schemas/Product"})}
+            },
+            "/tree": {"get": {"operationId": "tree", "responses": ok({"$ref": "#/components/schemas/Node"})}},
+        },
+        "components": {"schemas": {"Product": PRODUCT, "Node": node}},
+    }
+    mcp = MCPKit.from_openapi(openapi_spec=document, client=httpx.AsyncClient(base_url="http://api.test"))
+    product = mcp.tools["product"].output_schema
+    assert product == {
+        "type": "object",
+        "required": ["id", "name"],
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+    }
+    tree = mcp.tools["tree"].output_schema
+    assert tree["properties"]["children"]["items"] == {"$ref": "#/$defs/Node"}
+    assert list(tree["$defs"]) == ["Node"]
