@@ -13,7 +13,7 @@ plugins' registrations still apply. Registrations made before the error are kept
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mcpkit.registry import Register
     from mcpkit.routing import RouteMapper
     from mcpkit.search import SearchStrategy
-    from mcpkit.sources import ComponentSource
+    from mcpkit.sources import ComponentSource, OpenAPIParser
     from mcpkit.transports import Transport
 
 hookspec = pluggy.HookspecMarker("mcpkit")
@@ -71,8 +71,8 @@ def mcpkit_register_transports(register: Register[type[Transport]]) -> None:
 
 
 @hookspec
-def mcpkit_register_openapi_parsers(register: Register[Any]) -> None:
-    """Register OpenAPI parsers: objects with a ``parse`` method, as the ``mcpkit_openapi`` plugin defines.
+def mcpkit_register_openapi_parsers(register: Register[OpenAPIParser]) -> None:
+    """Register OpenAPI parsers (:class:`~mcpkit.sources.OpenAPIParser`: a ``parse(document)`` method).
 
     The kernel only selects parsers by name: ``MCPKIT_OPENAPI_PARSER=<name>`` (or the
     ``openapi_parser`` setting), else ``experimental`` when

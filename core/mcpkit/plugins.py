@@ -24,7 +24,7 @@ from mcpkit.registry import Kind, Registry
 from mcpkit.routing import RouteMapper
 from mcpkit.search import SearchStrategy
 from mcpkit.settings import Settings
-from mcpkit.sources import ComponentSource
+from mcpkit.sources import ComponentSource, OpenAPIParser
 from mcpkit.transports import Transport
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ TRANSPORTS: Kind[type[Transport]] = Kind(
     _transport_class,
     {"http": "mcpkit[http]", "sse": "mcpkit[http]"},
 )
-OPENAPI_PARSERS: Kind[Any] = Kind(
+OPENAPI_PARSERS: Kind[OpenAPIParser] = Kind(
     "OpenAPI parser",
     "mcpkit_register_openapi_parsers",
     _parser,
@@ -272,7 +272,7 @@ class PluginHost:
         return self.registry(SEARCH_STRATEGIES)
 
     @property
-    def openapi_parsers(self) -> Registry[Any]:
+    def openapi_parsers(self) -> Registry[OpenAPIParser]:
         """OpenAPI parsers by name (``legacy``, ``experimental``, ...)."""
         return self.registry(OPENAPI_PARSERS)
 

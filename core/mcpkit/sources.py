@@ -55,6 +55,16 @@ class InspectableSource(ComponentSource, Protocol):
         ...
 
 
+class OpenAPIParser(Protocol):
+    """Reads an OpenAPI document for the ``openapi`` source: what ``mcpkit_register_openapi_parsers``
+    registers. The kernel only selects parsers by name; what ``parse`` returns is the OpenAPI source
+    plugin's contract (``mcpkit_openapi.parsers``)."""
+
+    def parse(self, document: Mapping[str, Any]) -> Any:
+        """The operations of ``document`` (a loaded OpenAPI 3.x or Swagger 2.0 mapping)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedRoute:
     """A route with what it becomes and its final, unique component name."""

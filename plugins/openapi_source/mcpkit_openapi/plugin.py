@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mcpkit import hookimpl
 from mcpkit.registry import Register
-from mcpkit.sources import ComponentSource
+from mcpkit.sources import ComponentSource, OpenAPIParser
 from mcpkit_openapi.parsers.experimental import ExperimentalParser
 from mcpkit_openapi.parsers.legacy import LegacyParser
 from mcpkit_openapi.source import OpenAPISource
@@ -19,7 +17,7 @@ def mcpkit_register_sources(register: Register[ComponentSource]) -> None:
 
 
 @hookimpl
-def mcpkit_register_openapi_parsers(register: Register[Any]) -> None:
+def mcpkit_register_openapi_parsers(register: Register[OpenAPIParser]) -> None:
     """Register ``legacy`` (validating, the default) and ``experimental`` (lazy, fast)."""
     register("legacy", LegacyParser())
     register("experimental", ExperimentalParser())
