@@ -157,6 +157,8 @@ def test_plan_applies_plugin_strategies_and_mappers_selected_by_name(monkeypatch
     monkeypatch.setenv("MCPKIT_ROUTE_MAPPERS", "reads-only")
     planned = plan_routes(routes, settings=Settings(), plugins=host)
     assert [p.name for p in planned] == ["GET_ITEM"]
+    everything = plan_routes(routes, settings=Settings(), plugins=host, route_mappers=[])
+    assert [p.name for p in everything] == ["GET_ITEM", "CREATE_ITEM"]  # [] overrides the settings: none
 
     with pytest.raises(UnknownNameError, match="unknown route mapper 'nope'; valid choices: 'reads-only'"):
         plan_routes(routes, settings=Settings(), plugins=host, route_mappers=["nope"])

@@ -93,7 +93,8 @@ def plan_routes(
     get the selected name strategy's proposal, made valid and unique. Route mappers and the strategy
     are looked up by name among the plugins (``settings`` supply the defaults).
     """
-    mappers = [plugins.route_mappers.get(n) for n in (route_mappers or settings.route_mappers)]
+    selected = settings.route_mappers if route_mappers is None else route_mappers  # [] means none
+    mappers = [plugins.route_mappers.get(n) for n in selected]
     strategy = plugins.name_strategies.get(name_strategy or settings.name_strategy)
     overrides = dict(mcp_names or {})
     unknown = sorted(set(overrides) - {route.operation_id for route in routes})
