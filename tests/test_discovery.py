@@ -74,6 +74,14 @@ async def test_search_returns_full_schemas_best_first(mode):
         assert "51 is greater than the maximum of 50" in refused.text
 
 
+async def test_a_search_that_matches_nothing_says_how_to_search_again(mode):
+    mcp, _ = catalog()
+    async with Client(mcp, mode=mode) as client:
+        result = await client.call_tool("search_tools", {"query": "draw a picture of a cat"})
+    assert result.data == {"tools": []}
+    assert result.content[1].text.startswith("No tool matches 'draw a picture of a cat'. Search again")
+
+
 async def test_call_tool_validates_then_passes_the_result_through(mode):
     mcp, calls = catalog()
     async with Client(mcp, mode=mode) as client:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import mcp_types as types
 
-from mcpkit.components import Tool, ToolResult
+from mcpkit.components import Tool, ToolResult, to_json_text
 from mcpkit.exceptions import ToolError
 from mcpkit.search import SearchIndex, build_index
 
@@ -144,7 +144,17 @@ class Discovery:
             if tool.description:
                 entry["description"] = tool.description
             results.append(entry)
-        return ToolResult(structured_content={"tools": results})
+        structured = {"tools": results}
+        if results:
+            return ToolResult(structured_content=structured)
+        hint = (
+            f"No tool matches {arguments['query']!r}. Search again in the API's own words: the action "
+            "(list, get, create, update, delete, ...) and the thing it acts on."
+        )
+        content: list[types.ContentBlock] = [
+            types.TextContent(type="text", text=text) for text in (to_json_text(structured), hint)
+        ]
+        return ToolResult(content=content, structured_content=structured)
 
     async def _call(self, arguments: dict[str, Any]) -> types.CallToolResult:
         name = arguments["name"]
