@@ -133,3 +133,19 @@ async def test_the_mcp_clients_authorization_is_never_logged_nor_echoed(serve, c
     for token in ("fresh-token-1234", "stale-token-5678", "wrong-token-9012"):
         assert token not in caplog.text
     record("security checks", "MCP client's Authorization absent from DEBUG logs and masked in errors")
+
+
+async def test_without_forward_headers_the_mcp_clients_authorization_never_reaches_the_api(serve):
+    api = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=Starlette(routes=[Route("/whoami", echo_authorization)])),
+        base_url="http://api.test",
+    )
+    mcp = MCPKit.from_openapi(openapi_spec=DOC, client=api)  # forward_headers not given: nothing forwarded
+    async with serve(mcp.http_app(token_verifier=ExpiringTokens())) as url:
+        for mode in ("legacy", "auto"):
+            async with Client(
+                f"{url}/mcp", mode=mode, headers={"authorization": "Bearer fresh-token-1234"}
+            ) as client:
+                result = await client.call_tool("whoami", raise_on_error=False)
+            assert result.text == "GET /whoami returned 403 Forbidden: denied for None"
+    record("security checks", "MCP client's Authorization not sent to the API without forward_headers")
