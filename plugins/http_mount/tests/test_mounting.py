@@ -171,13 +171,16 @@ async def test_forgetting_the_lifespan_explains_the_fix(serve, server, caplog, m
     assert "lifespan=mcp_app.lifespan" in logged[0].getMessage()
 
 
-async def test_forgetting_the_lifespan_of_an_sse_app(serve, server):
+async def test_forgetting_the_lifespan_of_an_sse_app(serve, server, caplog):
     api = FastAPI()
     api.mount("/analytics", server.http_app(path="/sse", transport="sse"))
     async with serve(api) as url, httpx.AsyncClient(base_url=url) as http:
         response = await http.get("/analytics/sse")
     assert response.status_code == 500
     assert "lifespan=mcp_app.lifespan" in response.json()["error"]["message"]
+    logged = [r for r in caplog.records if r.levelno == logging.ERROR and r.name.startswith("mcpkit_http")]
+    assert logged
+    assert "lifespan=mcp_app.lifespan" in logged[0].getMessage()
 
 
 async def connection_error(url: str, mode: str) -> MCPError:
