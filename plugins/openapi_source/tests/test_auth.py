@@ -167,6 +167,37 @@ async def test_each_operation_carries_exactly_its_credentials(api, upstream, too
     assert carried(upstream.last) == expected
 
 
+SWAGGER_2 = {
+    "swagger": "2.0",
+    "info": {"title": "Secured, Swagger 2.0", "version": "1"},
+    "security": [{"key": []}],
+    "paths": {
+        "/default": operation("default"),
+        "/basic": operation("basic", [{"basic": []}]),
+        "/oauth": operation("oauth", [{"app": ["read"]}]),
+    },
+    "securityDefinitions": {
+        "key": {"type": "apiKey", "in": "query", "name": "api_key"},
+        "basic": {"type": "basic"},
+        "app": {"type": "oauth2", "flow": "application", "tokenUrl": "/oauth/token", "scopes": {"read": ""}},
+    },
+}
+
+
+async def test_swagger_2_security_definitions_are_applied(api, upstream, tokens):
+    app = {"client_id": "app", "client_secret": SECRET, "scopes": ["read"]}
+    auth = {"key": KEY, "basic": ("ada", PASSWORD), "app": app}
+    mcp = MCPKit.from_openapi(openapi_spec=SWAGGER_2, client=httpx.AsyncClient(base_url=api), auth=auth)
+    async with Client(mcp) as client:
+        await client.call_tool("default")
+        assert carried(upstream.last) == {**NOTHING, "query": f"api_key={KEY}"}
+        await client.call_tool("basic")
+        assert carried(upstream.last) == {**NOTHING, "authorization": BASIC}
+        await client.call_tool("oauth")
+        assert carried(upstream.last) == {**NOTHING, "authorization": "Bearer token-1"}
+    assert tokens.issued == [{"grant_type": "client_credentials", "scope": "read"}]
+
+
 async def test_alternatives_fall_back_in_order(api, upstream):
     async with Client(secured(api, auth={"bearerAuth": BEARER})) as client:
         await client.call_tool("either")
