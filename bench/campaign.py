@@ -5,7 +5,10 @@
 Bad documents (generated and hand-made, both parsers), bad arguments (every tool of five corpus
 documents against a recording upstream), faults of the API (over real HTTP), load (64 clients x 50
 calls over Streamable HTTP, one process and two stateless workers), and security (Host/Origin,
-bearer tokens, header forwarding, secrets in logs). ``--scale`` multiplies the number of Hypothesis
+bearer tokens, header forwarding, secrets in logs), and the attacks of independent testing (routes
+reached through path values, filters and bodies that stall the event loop, alias bombs, secrets echoed
+by the API, slow APIs and half-open connections: section ``attacks``, each entry saying what was tried
+and what held). ``--scale`` multiplies the number of Hypothesis
 examples (CI runs scale 1); ``--quick`` leaves out the load tests. Each test records what it tried in
 a log (``MCPKIT_CAMPAIGN_LOG``); the summary adds those counts up, with the tests that failed.
 Exit status: 0 when every test passed.
@@ -39,8 +42,15 @@ SUITES = {
         "plugins/http_mount/tests/test_headers.py",
         "plugins/openapi_source/tests/test_auth.py",
     ],
+    "hardening": [
+        "tests/test_hardening_documents.py",
+        "tests/test_hardening_kernel.py",
+        "plugins/openapi_source/tests/test_hardening_requests.py",
+        "plugins/openapi_source/tests/test_hardening_responses.py",
+        "plugins/http_mount/tests/test_hardening_serving.py",
+    ],
 }
-SECTIONS = ["documents", "arguments", "faults", "calls under load", "security checks"]
+SECTIONS = ["documents", "arguments", "faults", "calls under load", "security checks", "attacks"]
 
 
 def run(files: list[str], log: Path, junit: Path, scale: float) -> float:
