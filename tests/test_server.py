@@ -379,7 +379,7 @@ async def test_lifespan_runs_around_connections(mode):
 
 def test_repr_and_read_only_views():
     mcp = make_server()
-    assert repr(mcp) == "MCPKit('shop', tools=5, resources=0, templates=0)"
+    assert repr(mcp) == "MCPKit('shop', tools=5, resources=0, templates=0, prompts=0)"
     with pytest.raises(TypeError):
         mcp.tools["x"] = mcp.tools["add"]  # type: ignore[index]
 

@@ -6,6 +6,9 @@ host. OpenAPI and FastAPI conversion and HTTP serving come from plugins (``mcpki
 
 from mcpkit.client import Client, ToolCallResult
 from mcpkit.components import Resource, ResourceContent, ResourceTemplate, Tool, ToolResult
+from mcpkit.content import Audio, File, Image
+from mcpkit.context import Context
+from mcpkit.elicitation import AcceptedElicitation, CancelledElicitation, DeclinedElicitation
 from mcpkit.exceptions import (
     MCPKitError,
     MissingPluginError,
@@ -18,6 +21,7 @@ from mcpkit.exceptions import (
     UnknownNameError,
 )
 from mcpkit.plugins import hookimpl
+from mcpkit.prompts import Message, Prompt
 from mcpkit.routing import MCPType, Route, RouteMap
 from mcpkit.server import MCPKit
 from mcpkit.settings import Settings
@@ -25,12 +29,21 @@ from mcpkit.settings import Settings
 __version__ = "0.1.0"
 
 __all__ = [
+    "AcceptedElicitation",
+    "Audio",
+    "CancelledElicitation",
     "Client",
+    "Context",
+    "DeclinedElicitation",
+    "File",
+    "Image",
     "MCPKit",
     "MCPKitError",
     "MCPType",
+    "Message",
     "MissingPluginError",
     "PluginError",
+    "Prompt",
     "RegistrationError",
     "Resource",
     "ResourceContent",

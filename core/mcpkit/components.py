@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Final, TypeAlias
@@ -18,6 +18,10 @@ import mcp_types as types
 from mcp.shared.uri_template import UriTemplate
 
 from mcpkit.schema import WRAP_RESULT_KEY, SchemaValidator, compile_validator
+
+Completer: TypeAlias = "Callable[[str, Mapping[str, str]], Any] | Sequence[str]"
+"""Completes one argument: a list of values, or a function of (the text typed so far, the other
+arguments given) returning (or awaiting) values; see :mod:`mcpkit.completions`."""
 
 WRAPPED_RESULT_META = "mcpkit/wrapped-result"
 """``_meta`` key of results whose structured content is ``{"result": value}`` (the real value)."""
@@ -64,6 +68,7 @@ class Tool:
     output_schema: dict[str, Any] | None = None
     annotations: types.ToolAnnotations | None = None
     tags: frozenset[str] = frozenset()
+    icons: list[types.Icon] | None = None
     meta: dict[str, Any] | None = None
     search_terms: tuple[str, ...] = ()
     """Extra words that describe the tool to search (not sent to clients)."""
@@ -89,6 +94,10 @@ class Tool:
             wire["outputSchema"] = self.output_schema
         if self.annotations is not None:
             wire["annotations"] = self.annotations.model_dump(by_alias=True, exclude_none=True, mode="json")
+        if self.icons:
+            wire["icons"] = [
+                icon.model_dump(by_alias=True, exclude_none=True, mode="json") for icon in self.icons
+            ]
         if self.meta is not None:
             wire["_meta"] = self.meta
         return wire
@@ -148,6 +157,7 @@ class Resource:
     title: str | None = None
     mime_type: str | None = None
     tags: frozenset[str] = frozenset()
+    icons: list[types.Icon] | None = None
     meta: dict[str, Any] | None = None
 
     def to_mcp(self) -> types.Resource:
@@ -158,6 +168,7 @@ class Resource:
             title=self.title,
             description=self.description,
             mime_type=self.mime_type,
+            icons=self.icons,
             _meta=self.meta,
         )
 
@@ -167,6 +178,8 @@ class ResourceTemplate:
     """Resources whose URIs match an RFC 6570 template; the reader gets the template's variables.
 
     Variable values arrive as strings (lists for exploded variables); the reader converts them.
+    Query parameters a URI carries that the template does not declare are ignored, as a web server
+    ignores unknown query parameters. ``completions`` completes variables (:mod:`mcpkit.completions`).
     """
 
     uri_template: str
@@ -176,7 +189,9 @@ class ResourceTemplate:
     title: str | None = None
     mime_type: str | None = None
     tags: frozenset[str] = frozenset()
+    icons: list[types.Icon] | None = None
     meta: dict[str, Any] | None = None
+    completions: Mapping[str, Completer] = field(default_factory=dict)
     _parsed: UriTemplate = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -184,7 +199,10 @@ class ResourceTemplate:
 
     def match(self, uri: str) -> dict[str, Any] | None:
         """The variables of ``uri`` if it matches this template, else ``None``."""
-        return self._parsed.match(uri)
+        variables = self._parsed.match(uri)
+        if variables is None and "?" in uri and not self._parsed.query_variable_names:
+            variables = self._parsed.match(uri.partition("?")[0])
+        return variables
 
     def to_mcp(self) -> types.ResourceTemplate:
         """The template as the protocol lists it."""
@@ -194,6 +212,7 @@ class ResourceTemplate:
             title=self.title,
             description=self.description,
             mime_type=self.mime_type,
+            icons=self.icons,
             _meta=self.meta,
         )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any, TypeVar, overload
@@ -14,41 +14,76 @@ import anyio
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.context import CallNext, HandlerResult
+from mcp.server.lowlevel.server import NotificationOptions
+from mcp.server.models import InitializationOptions
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
+from mcp.server.subscriptions import SubscriptionBus
 from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
 from mcpkit.allocation import gc_paused
-from mcpkit.components import Resource, ResourceTemplate, Tool, error_result, resource_contents
-from mcpkit.context import serving
+from mcpkit.completions import complete, reference_of
+from mcpkit.components import Completer, Resource, ResourceTemplate, Tool, error_result, resource_contents
+from mcpkit.context import current_context, serving
 from mcpkit.discovery import Discovery, DiscoveryMode
+from mcpkit.elicitation import InputRequired, MissingCapabilityError
 from mcpkit.exceptions import ResourceError, ToolError
 from mcpkit.functions import AnyFunction, resource_from_function, tool_from_function
 from mcpkit.naming import is_valid_name
+from mcpkit.notifications import ListKind, Notifier
 from mcpkit.plugins import get_plugin_host
+from mcpkit.prompts import Prompt, prompt_from_function
 from mcpkit.schema import SchemaNormalizer, argument_errors
 from mcpkit.settings import Settings
 from mcpkit.transports import ASGITransport
+from mcpkit.visibility import Visibility
 
 logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=AnyFunction)
 ServerT = TypeVar("ServerT", bound="MCPKit")
 Lifespan = Callable[["MCPKit"], AbstractAsyncContextManager[Any]]
+Component = Tool | Resource | ResourceTemplate | Prompt
+
+
+class _LowLevelServer(Server[Any]):
+    """The SDK's server, announcing the change notifications mcpkit sends (``listChanged``)."""
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        """The handshake's options, with every ``listChanged`` on unless given."""
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(True, True, True),
+            experimental_capabilities,
+            extensions,
+        )
 
 
 class MCPKit:
-    """An MCP server holding tools, resources and resource templates.
+    """An MCP server holding tools, resources, resource templates and prompts.
 
-    Build one directly and add Python functions with :meth:`tool` / :meth:`resource`, or generate one
-    from an API with :meth:`from_openapi` / :meth:`from_fastapi` (plugins). Every tool's arguments are
-    validated against its input schema before it runs; every exception in a tool becomes an error
-    result (``isError``); the tool listing is computed once and cached until the tools change.
+    Build one directly and add Python functions with :meth:`tool` / :meth:`resource` /
+    :meth:`prompt`, or generate one from an API with :meth:`from_openapi` / :meth:`from_fastapi`
+    (plugins). Every tool's arguments are validated against its input schema before it runs; every
+    exception in a tool becomes an error result (``isError``); the tool listing is computed once and
+    cached until the tools change. Clients are notified when components change while serving
+    (:mod:`mcpkit.notifications`).
 
     ``forward_headers`` names incoming HTTP request headers that generated tools pass on to the API
     they call (see :func:`mcpkit.context.forwarded_headers`); none are forwarded by default.
 
     ``discovery`` (``"off"``, ``"search"``, ``"auto"``; default from settings) lists only
     ``search_tools`` and ``call_tool``, plus the ``pinned_tools`` (see :mod:`mcpkit.discovery`).
+
+    ``subscription_bus`` carries change notifications to 2026-07-28 clients (in memory by default; a
+    shared bus reaches the clients of every replica). ``request_state_security`` seals the state of
+    questions asked in the 2026-07-28 protocol (:mod:`mcpkit.elicitation`); by default a key made
+    per process, so a question asked by one replica must be answered to the same one unless every
+    replica is given the same keys (``RequestStateSecurity(keys=[...])``).
     """
 
     def __init__(
@@ -56,11 +91,16 @@ class MCPKit:
         name: str = "mcpkit",
         *,
         version: str = "",
+        title: str | None = None,
         instructions: str | None = None,
+        website_url: str | None = None,
+        icons: list[types.Icon] | None = None,
         lifespan: Lifespan | None = None,
         forward_headers: Iterable[str] | None = None,
         discovery: DiscoveryMode | None = None,
         pinned_tools: Iterable[str] = (),
+        subscription_bus: SubscriptionBus | None = None,
+        request_state_security: RequestStateSecurity | None = None,
         settings: Settings | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings()
@@ -71,47 +111,66 @@ class MCPKit:
         self._schemas = SchemaNormalizer()
         self._resources: dict[str, Resource] = {}
         self._templates: dict[str, ResourceTemplate] = {}
+        self._prompts: dict[str, Prompt] = {}
+        self._visibility = Visibility()
+        self._enabled_tools: dict[str, Tool] | None = None
         self._tool_listing: dict[str, Any] | None = None
         self._wire_listings: dict[str, dict[str, Any]] = {}
         self._resource_listing: types.ListResourcesResult | None = None
         self._template_listing: types.ListResourceTemplatesResult | None = None
+        self._prompt_listing: types.ListPromptsResult | None = None
         self.discovery = Discovery(
             self,
             discovery or self.settings.discovery,
             pinned_tools,
             lambda: get_plugin_host().search_strategies.get(self.settings.search_strategy),
         )
-        self._server: Server[Any] = Server(
+        self.notifier = Notifier(subscription_bus)
+        """Sends change notifications to the clients (:mod:`mcpkit.notifications`)."""
+        self._server: Server[Any] = _LowLevelServer(
             name,
             version=version,
+            title=title,
             instructions=instructions,
+            website_url=website_url,
+            icons=icons,
             lifespan=self._lifespan_for(lifespan),
             get_tool_input_schema=self._input_schema_of,
             on_call_tool=self._on_call_tool,
             on_list_resources=self._on_list_resources,
             on_list_resource_templates=self._on_list_resource_templates,
             on_read_resource=self._on_read_resource,
+            on_list_prompts=self._on_list_prompts,
+            on_get_prompt=self._on_get_prompt,
+            on_completion=self._on_complete,
         )
         self._server.add_request_handler("tools/list", types.PaginatedRequestParams, self._on_list_tools)
         self._server.middleware.append(self._serve_cached_tool_listing)
+        self._server.middleware.append(
+            RequestStateBoundary(
+                request_state_security or RequestStateSecurity.ephemeral(), default_audience=name
+            )
+        )
+        self.notifier.install(self._server)
 
     def _lifespan_for(
         self, lifespan: Lifespan | None
     ) -> Callable[[Server[Any]], AbstractAsyncContextManager[Any]]:
         @asynccontextmanager
         async def run(_: Server[Any]) -> AsyncIterator[Any]:
-            if lifespan is None:
-                yield {}
-                return
-            async with lifespan(self) as state:
-                yield state
+            async with self.notifier.delivering():
+                if lifespan is None:
+                    yield {}
+                    return
+                async with lifespan(self) as state:
+                    yield state
 
         return run
 
     def __repr__(self) -> str:
         return (
             f"MCPKit({self.name!r}, tools={len(self._tools)}, resources={len(self._resources)}, "
-            f"templates={len(self._templates)})"
+            f"templates={len(self._templates)}, prompts={len(self._prompts)})"
         )
 
     @property
@@ -168,26 +227,26 @@ class MCPKit:
             output_schema=output_schema,
         )
         self._tools[tool.name] = served
-        self._tools_changed()
+        self._changed("tools")
         return served
 
     def remove_tool(self, name: str) -> None:
         """Remove the tool called ``name`` (``KeyError`` if there is none)."""
         del self._tools[name]
-        self._tools_changed()
-
-    def _tools_changed(self) -> None:
-        self._tool_listing = None
-        self._wire_listings.clear()
-        self.discovery.invalidate()
+        self._changed("tools")
 
     def add_resource(self, resource: Resource, *, replace_existing: bool = False) -> Resource:
         """Add a resource at a fixed URI."""
         if resource.uri in self._resources and not replace_existing:
             raise ValueError(f"a resource with URI {resource.uri!r} already exists")
         self._resources[resource.uri] = resource
-        self._resource_listing = None
+        self._changed("resources")
         return resource
+
+    def remove_resource(self, uri: str) -> None:
+        """Remove the resource at ``uri`` (``KeyError`` if there is none)."""
+        del self._resources[uri]
+        self._changed("resources")
 
     def add_resource_template(
         self, template: ResourceTemplate, *, replace_existing: bool = False
@@ -196,13 +255,85 @@ class MCPKit:
         if template.uri_template in self._templates and not replace_existing:
             raise ValueError(f"a resource template {template.uri_template!r} already exists")
         self._templates[template.uri_template] = template
-        self._template_listing = None
+        self._changed("resources")
         return template
+
+    def remove_resource_template(self, uri_template: str) -> None:
+        """Remove the resource template ``uri_template`` (``KeyError`` if there is none)."""
+        del self._templates[uri_template]
+        self._changed("resources")
+
+    def add_prompt(self, prompt: Prompt, *, replace_existing: bool = False) -> Prompt:
+        """Add a prompt (for prompts built from data; ``@mcp.prompt`` for functions)."""
+        if not isinstance(prompt.name, str) or not prompt.name:
+            raise ValueError(f"a prompt needs a name, got {prompt.name!r}")
+        if prompt.name in self._prompts and not replace_existing:
+            raise ValueError(
+                f"a prompt named {prompt.name!r} already exists; pass replace_existing=True to replace it"
+            )
+        self._prompts[prompt.name] = prompt
+        self._changed("prompts")
+        return prompt
+
+    def remove_prompt(self, name: str) -> None:
+        """Remove the prompt called ``name`` (``KeyError`` if there is none)."""
+        del self._prompts[name]
+        self._changed("prompts")
+
+    def enable(self, *names: str, tags: Iterable[str] | None = None, only: bool = False) -> None:
+        """Enable components by name (a URI for resources) or tag; with ``only=True`` every other
+        component is disabled. See :mod:`mcpkit.visibility`; clients are told of the change."""
+        self._visibility.add(True, names, tags, only=only)
+        self._changed("tools", "resources", "prompts")
+
+    def disable(self, *names: str, tags: Iterable[str] | None = None) -> None:
+        """Disable components by name (a URI for resources) or tag: they are no longer listed, called
+        or read. See :mod:`mcpkit.visibility`; clients are told of the change."""
+        self._visibility.add(False, names, tags)
+        self._changed("tools", "resources", "prompts")
+
+    def is_enabled(self, component: Component) -> bool:
+        """Whether ``component`` is enabled (see :meth:`enable` and :meth:`disable`)."""
+        if not self._visibility:
+            return True
+        if isinstance(component, Resource):
+            keys: tuple[str, ...] = (component.name, component.uri)
+        elif isinstance(component, ResourceTemplate):
+            keys = (component.name, component.uri_template)
+        else:
+            keys = (component.name,)
+        return self._visibility.enabled(keys, component.tags)
+
+    def notify_resource_updated(self, uri: str) -> None:
+        """Tell the clients subscribed to ``uri`` that the resource changed (see
+        :mod:`mcpkit.notifications`); does nothing when not serving."""
+        self.notifier.resource_updated(uri)
+
+    def _changed(self, *kinds: ListKind) -> None:
+        """Forget the listings of ``kinds`` and tell the clients."""
+        if "tools" in kinds:
+            self._enabled_tools = None
+            self._tool_listing = None
+            self._wire_listings.clear()
+            self.discovery.invalidate()
+        if "resources" in kinds:
+            self._resource_listing = None
+            self._template_listing = None
+        if "prompts" in kinds:
+            self._prompt_listing = None
+        self.notifier.lists_changed(*kinds)
 
     @property
     def tools(self) -> Mapping[str, Tool]:
-        """The tools, by name (read-only view)."""
+        """Every tool, by name, enabled or not (read-only view)."""
         return MappingProxyType(self._tools)
+
+    @property
+    def enabled_tools(self) -> Mapping[str, Tool]:
+        """The enabled tools, by name: those clients see and may call."""
+        if self._enabled_tools is None:
+            self._enabled_tools = {name: tool for name, tool in self._tools.items() if self.is_enabled(tool)}
+        return self._enabled_tools
 
     @property
     def resources(self) -> Mapping[str, Resource]:
@@ -213,6 +344,11 @@ class MCPKit:
     def resource_templates(self) -> Mapping[str, ResourceTemplate]:
         """The resource templates, by URI template (read-only view)."""
         return MappingProxyType(self._templates)
+
+    @property
+    def prompts(self) -> Mapping[str, Prompt]:
+        """The prompts, by name (read-only view)."""
+        return MappingProxyType(self._prompts)
 
     @overload
     def tool(self, fn: F, /) -> F: ...
@@ -226,7 +362,8 @@ class MCPKit:
         description: str | None = None,
         title: str | None = None,
         annotations: types.ToolAnnotations | None = None,
-        tags: frozenset[str] = frozenset(),
+        tags: Iterable[str] = (),
+        icons: list[types.Icon] | None = None,
         meta: dict[str, Any] | None = None,
     ) -> Callable[[F], F]: ...
     def tool(
@@ -238,7 +375,8 @@ class MCPKit:
         description: str | None = None,
         title: str | None = None,
         annotations: types.ToolAnnotations | None = None,
-        tags: frozenset[str] = frozenset(),
+        tags: Iterable[str] = (),
+        icons: list[types.Icon] | None = None,
         meta: dict[str, Any] | None = None,
     ) -> F | Callable[[F], F]:
         """Decorator: add a Python function as a tool (``@mcp.tool`` or ``@mcp.tool(name=...)``).
@@ -255,6 +393,7 @@ class MCPKit:
                     title=title,
                     annotations=annotations,
                     tags=frozenset(tags),
+                    icons=icons,
                     meta=meta,
                 )
             )
@@ -270,10 +409,13 @@ class MCPKit:
         description: str | None = None,
         title: str | None = None,
         mime_type: str | None = None,
-        tags: frozenset[str] = frozenset(),
+        tags: Iterable[str] = (),
+        icons: list[types.Icon] | None = None,
         meta: dict[str, Any] | None = None,
+        completions: Mapping[str, Completer] | None = None,
     ) -> Callable[[F], F]:
-        """Decorator: add a Python function as a resource, or a template if ``uri`` has ``{variables}``."""
+        """Decorator: add a Python function as a resource, or a template if ``uri`` has ``{variables}``
+        (``completions`` completes the template's variables: :mod:`mcpkit.completions`)."""
         if not isinstance(uri, str):
             raise TypeError("use @mcp.resource('scheme://uri') with a URI argument")
 
@@ -286,7 +428,9 @@ class MCPKit:
                 title=title,
                 mime_type=mime_type,
                 tags=frozenset(tags),
+                icons=icons,
                 meta=meta,
+                completions=dict(completions) if completions else None,
             )
             if isinstance(component, ResourceTemplate):
                 self.add_resource_template(component)
@@ -296,16 +440,67 @@ class MCPKit:
 
         return decorate
 
+    @overload
+    def prompt(self, fn: F, /) -> F: ...
+    @overload
+    def prompt(
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] = (),
+        icons: list[types.Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        completions: Mapping[str, Completer] | None = None,
+    ) -> Callable[[F], F]: ...
+    def prompt(
+        self,
+        fn: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] = (),
+        icons: list[types.Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        completions: Mapping[str, Completer] | None = None,
+    ) -> F | Callable[[F], F]:
+        """Decorator: add a Python function as a prompt (``@mcp.prompt`` or ``@mcp.prompt(name=...)``;
+        see :mod:`mcpkit.prompts`). The function is returned unchanged."""
+
+        def decorate(function: F) -> F:
+            self.add_prompt(
+                prompt_from_function(
+                    function,
+                    name=name,
+                    title=title,
+                    description=description,
+                    tags=frozenset(tags),
+                    icons=icons,
+                    meta=meta,
+                    completions=completions,
+                )
+            )
+            return function
+
+        return decorate(fn) if fn is not None else decorate
+
     # Calling components directly (the protocol handlers use these too)
 
     async def call_tool(self, name: str, arguments: Mapping[str, Any] | None = None) -> types.CallToolResult:
         """Validate ``arguments`` and run the tool; failures come back as error results, never raise.
 
-        An unknown tool name raises :class:`mcp.shared.exceptions.MCPError` (a protocol error).
+        An unknown tool name raises :class:`mcp.shared.exceptions.MCPError` (a protocol error), as
+        does a question to a client lacking the capability
+        (:class:`~mcpkit.elicitation.MissingCapabilityError`).
         """
         tool = self._tool(name)
         if tool is None:
-            close = difflib.get_close_matches(name, self._tools, n=3)
+            close = difflib.get_close_matches(name, self.enabled_tools, n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise MCPError(code=INVALID_PARAMS, message=f"unknown tool {name!r}{hint}")
         args = dict(arguments or {})
@@ -317,9 +512,12 @@ class MCPKit:
         if problems:
             return error_result(f"invalid arguments for tool {name!r}:\n- " + "\n- ".join(problems))
         try:
-            result = await tool.fn(args)
+            with self._in_context():
+                result = await tool.fn(args)
         except ToolError as exc:
             return error_result(str(exc))
+        except MissingCapabilityError:
+            raise
         except Exception as exc:
             logger.exception("tool %r raised", name)
             if self.settings.mask_error_details:
@@ -330,38 +528,77 @@ class MCPKit:
         return tool.to_call_result(result)
 
     async def read_resource(self, uri: str) -> list[types.TextResourceContents | types.BlobResourceContents]:
-        """Read the resource at ``uri`` (a fixed resource first, then the templates in order)."""
+        """Read the resource at ``uri`` (a fixed resource first, then the templates in order).
+
+        A URI no enabled resource serves is a protocol error (``-32602``, the URI in its ``data``).
+        """
         resource = self._resources.get(uri)
         try:
-            if resource is not None:
-                return resource_contents(uri, await resource.read(), resource.mime_type)
-            for template in self._templates.values():
-                variables = template.match(uri)
-                if variables is not None:
-                    return resource_contents(uri, await template.read(variables), template.mime_type)
+            with self._in_context():
+                if resource is not None and self.is_enabled(resource):
+                    return resource_contents(uri, await resource.read(), resource.mime_type)
+                for template in self._templates.values():
+                    variables = template.match(uri)
+                    if variables is not None and self.is_enabled(template):
+                        return resource_contents(uri, await template.read(variables), template.mime_type)
         except ResourceError as exc:
             raise MCPError(code=INTERNAL_ERROR, message=str(exc)) from exc
+        except MCPError:
+            raise
         except Exception as exc:
             logger.exception("reading resource %r raised", uri)
             detail = (
                 "an internal error" if self.settings.mask_error_details else f"{type(exc).__name__}: {exc}"
             )
             raise MCPError(code=INTERNAL_ERROR, message=f"reading resource {uri!r} failed: {detail}") from exc
-        raise MCPError(code=INVALID_PARAMS, message=f"unknown resource {uri!r}")
+        raise MCPError(code=INVALID_PARAMS, message=f"unknown resource {uri!r}", data={"uri": uri})
+
+    async def get_prompt(
+        self, name: str, arguments: Mapping[str, Any] | None = None
+    ) -> types.GetPromptResult:
+        """The messages of the prompt ``name`` for ``arguments``; an unknown prompt, missing or
+        invalid arguments are protocol errors (``-32602``), a failing prompt ``-32603``."""
+        prompt = self._prompts.get(name)
+        if prompt is None or not self.is_enabled(prompt):
+            enabled = [n for n, p in self._prompts.items() if self.is_enabled(p)]
+            close = difflib.get_close_matches(name, enabled, n=3)
+            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise MCPError(code=INVALID_PARAMS, message=f"unknown prompt {name!r}{hint}")
+        try:
+            with self._in_context():
+                return await prompt.render(arguments)
+        except MCPError:
+            raise
+        except Exception as exc:
+            logger.exception("prompt %r raised", name)
+            detail = (
+                "an internal error" if self.settings.mask_error_details else f"{type(exc).__name__}: {exc}"
+            )
+            raise MCPError(code=INTERNAL_ERROR, message=f"prompt {name!r} failed: {detail}") from exc
+
+    @contextmanager
+    def _in_context(self) -> Iterator[None]:
+        """Components called outside a request get a :class:`~mcpkit.Context` without a client."""
+        if current_context() is not None:
+            yield
+            return
+        with serving(self, None):
+            yield
 
     # Protocol handlers
 
     def _tool(self, name: str) -> Tool | None:
-        """The tool called ``name``, the discovery tools included when discovery is on."""
-        tool = self._tools.get(name)
+        """The enabled tool called ``name``, the discovery tools included when discovery is on."""
+        tool = self.enabled_tools.get(name)
         if tool is None and self.discovery.mode != "off":
             return self.discovery.tools.get(name)
         return tool
 
     def _listed_tools(self) -> list[Tool]:
-        if not self.discovery.active(len(self._tools)):
-            return list(self._tools.values())
-        pinned = [self._tools[name] for name in self.discovery.pinned if name in self._tools]
+        enabled = self.enabled_tools
+        if not self.discovery.active(len(enabled)):
+            return list(enabled.values())
+        pinned = [enabled[name] for name in self.discovery.pinned if name in enabled]
         return [*self.discovery.tools.values(), *pinned]
 
     def _input_schema_of(self, name: str) -> dict[str, Any] | None:
@@ -393,16 +630,21 @@ class MCPKit:
             listing = self._wire_listings[version] = result
         return listing
 
-    async def _on_call_tool(self, ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
-        with serving(ctx, self.forward_headers):
-            return await self.call_tool(params.name, params.arguments)
+    async def _on_call_tool(
+        self, ctx: Any, params: types.CallToolRequestParams
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        with serving(self, ctx):
+            try:
+                return await self.call_tool(params.name, params.arguments)
+            except InputRequired as asked:
+                return asked.result
 
     async def _on_list_resources(
         self, ctx: Any, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
         if self._resource_listing is None:
             self._resource_listing = types.ListResourcesResult(
-                resources=[r.to_mcp() for r in self._resources.values()]
+                resources=[r.to_mcp() for r in self._resources.values() if self.is_enabled(r)]
             )
         return self._resource_listing
 
@@ -411,14 +653,50 @@ class MCPKit:
     ) -> types.ListResourceTemplatesResult:
         if self._template_listing is None:
             self._template_listing = types.ListResourceTemplatesResult(
-                resource_templates=[t.to_mcp() for t in self._templates.values()]
+                resource_templates=[t.to_mcp() for t in self._templates.values() if self.is_enabled(t)]
             )
         return self._template_listing
 
     async def _on_read_resource(
         self, ctx: Any, params: types.ReadResourceRequestParams
-    ) -> types.ReadResourceResult:
-        return types.ReadResourceResult(contents=await self.read_resource(str(params.uri)))
+    ) -> types.ReadResourceResult | types.InputRequiredResult:
+        with serving(self, ctx):
+            try:
+                return types.ReadResourceResult(contents=await self.read_resource(str(params.uri)))
+            except InputRequired as asked:
+                return asked.result
+
+    async def _on_list_prompts(
+        self, ctx: Any, params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
+        if self._prompt_listing is None:
+            self._prompt_listing = types.ListPromptsResult(
+                prompts=[p.to_mcp() for p in self._prompts.values() if self.is_enabled(p)]
+            )
+        return self._prompt_listing
+
+    async def _on_get_prompt(
+        self, ctx: Any, params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult | types.InputRequiredResult:
+        with serving(self, ctx):
+            try:
+                return await self.get_prompt(params.name, params.arguments)
+            except InputRequired as asked:
+                return asked.result
+
+    async def _on_complete(self, ctx: Any, params: types.CompleteRequestParams) -> types.CompleteResult:
+        kind, key = reference_of(params)
+        component: Prompt | ResourceTemplate | None = (
+            self._prompts.get(key) if kind == "prompt" else self._templates.get(key)
+        )
+        if component is None or not self.is_enabled(component):
+            what = "prompt" if kind == "prompt" else "resource template"
+            raise MCPError(code=INVALID_PARAMS, message=f"unknown {what} {key!r}")
+        context = params.context.arguments if params.context is not None else None
+        completion = await complete(
+            component.completions, params.argument.name, params.argument.value, context or {}
+        )
+        return types.CompleteResult(completion=completion)
 
     # Serving
 
