@@ -32,11 +32,20 @@ AUTO_THRESHOLD = 40
 """With ``discovery="auto"``, discovery mode starts above this many tools."""
 DEFAULT_LIMIT = 5
 MAX_LIMIT = 50
+MAX_QUERY_CHARS = 1000
+"""Characters of a search query at most (a longer one is refused before any search)."""
+ECHO_CHARS = 100
+"""Characters of a query repeated back in the "no match" text at most."""
 
 SEARCH_INPUT: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "query": {"type": "string", "minLength": 1, "description": "What you want to do, in a few words."},
+        "query": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_QUERY_CHARS,
+            "description": "What you want to do, in a few words.",
+        },
         "limit": {
             "type": "integer",
             "minimum": 1,
@@ -130,8 +139,8 @@ class Discovery:
     def search(self, query: str, limit: int = DEFAULT_LIMIT) -> list[Tool]:
         """The tools best matching ``query``."""
         if self._index is None:
-            self._index = build_index(self._strategy(), self._server.tools.values())
-        tools = self._server.tools
+            self._index = build_index(self._strategy(), self._server.enabled_tools.values())
+        tools = self._server.enabled_tools
         return [tools[name] for name in self._index.search(query, limit) if name in tools]
 
     async def _search(self, arguments: dict[str, Any]) -> ToolResult:
@@ -147,8 +156,10 @@ class Discovery:
         structured = {"tools": results}
         if results:
             return ToolResult(structured_content=structured)
+        query = arguments["query"]
+        shown = query if len(query) <= ECHO_CHARS else query[:ECHO_CHARS] + "..."
         hint = (
-            f"No tool matches {arguments['query']!r}. Search again in the API's own words: the action "
+            f"No tool matches {shown!r}. Search again in the API's own words: the action "
             "(list, get, create, update, delete, ...) and the thing it acts on."
         )
         content: list[types.ContentBlock] = [
@@ -160,8 +171,8 @@ class Discovery:
         name = arguments["name"]
         if name in self.tools:
             raise ToolError(f"{CALL_TOOL} calls the server's tools, not {name!r} itself")
-        if name not in self._server.tools:
-            close = difflib.get_close_matches(name, self._server.tools, n=3)
+        if name not in self._server.enabled_tools:
+            close = difflib.get_close_matches(name, self._server.enabled_tools, n=3)
             hint = (
                 f"; did you mean {', '.join(map(repr, close))}?"
                 if close

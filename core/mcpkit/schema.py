@@ -171,8 +171,9 @@ def argument_errors(validator: SchemaValidator, arguments: dict[str, Any]) -> li
     for error in errors[:_MAX_REPORTED_ERRORS]:
         location = "/".join(str(part) for part in error.absolute_path)
         message = error.message
-        if len(message) > _MAX_MESSAGE_LENGTH:
-            message = message[:_MAX_MESSAGE_LENGTH] + "..."
+        if len(message) > _MAX_MESSAGE_LENGTH:  # keep the verdict, which jsonschema puts last
+            keep = _MAX_MESSAGE_LENGTH // 2
+            message = f"{message[:keep]}...{message[-keep:]}"
         problems.append(f"{location}: {message}" if location else message)
     if len(errors) > _MAX_REPORTED_ERRORS:
         problems.append(f"... and {len(errors) - _MAX_REPORTED_ERRORS} more")
