@@ -250,7 +250,8 @@ async def test_declined_cancelled_and_wrong_answers(mode):
     assert (declined.text, cancelled.text) == ("decline", "cancel")
     assert wrong.is_error
     assert "does not match the question's schema" in wrong.text
-    assert DeclinedElicitation().action == "decline" and CancelledElicitation().action == "cancel"
+    assert DeclinedElicitation().action == "decline"
+    assert CancelledElicitation().action == "cancel"
 
 
 async def test_each_question_is_asked_once_even_when_the_tool_runs_again(mode):
@@ -388,16 +389,18 @@ async def test_context_in_resource_templates_and_prompts(mode):
         return f"Brief on {subject} ({ctx.sdk.method})"
 
     logs: list[Any] = []
+    both = anyio.Event()
 
     async def on_log(params: types.LoggingMessageNotificationParams) -> None:
         logs.append(params.data)
+        if len(logs) == 2:
+            both.set()
 
     async with Client(mcp, mode=mode, log_handler=on_log, log_level="debug") as client:
         [contents] = await client.read_resource("notes://7")
         prompt = await client.get_prompt("brief", {"subject": "tea"})
         with anyio.fail_after(5):
-            while len(logs) < 2:
-                await anyio.sleep(0.01)
+            await both.wait()
     assert contents.text == "note 7 for resources/read"
     assert prompt.messages[0].content.text == "Brief on tea (prompts/get)"
     assert logs == ["reading 7", "briefing"]

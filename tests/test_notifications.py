@@ -70,8 +70,10 @@ def make_server() -> MCPKit:
 async def test_capabilities_announce_what_is_sent():
     async with Client(make_server(), mode="legacy") as client:
         capabilities = client.server_capabilities
-    assert capabilities.tools.list_changed and capabilities.prompts.list_changed
-    assert capabilities.resources.list_changed and capabilities.resources.subscribe
+    assert capabilities.tools.list_changed
+    assert capabilities.prompts.list_changed
+    assert capabilities.resources.list_changed
+    assert capabilities.resources.subscribe
     assert capabilities.logging is not None
 
 
@@ -167,7 +169,8 @@ async def test_subscriptions_are_bounded():
 def test_enable_and_disable_by_name_and_tag():
     mcp = make_server()
     mcp.disable("purge")
-    assert "purge" not in mcp.enabled_tools and "purge" in mcp.tools
+    assert "purge" not in mcp.enabled_tools
+    assert "purge" in mcp.tools
     mcp.enable(tags={"admin"})
     assert "purge" in mcp.enabled_tools
     mcp.enable("audit", only=True)
