@@ -165,6 +165,11 @@ class Definitions(Protocol):
         """A generalisation of the definition: its ``type`` and description only, no references."""
         ...
 
+    def subtypes(self, name: str) -> Schema | None:
+        """When the definition is a discriminated parent that others extend through ``allOf``: a
+        ``oneOf`` of references to them, each pinning its discriminator value; else ``None``."""
+        ...
+
 
 @dataclass
 class ParsedDocument:

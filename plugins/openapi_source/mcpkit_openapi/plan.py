@@ -2,9 +2,12 @@
 
 Arguments are flat. Each parameter is an argument under its own name. A JSON, form or multipart body
 whose schema is an object with ``properties`` contributes one argument per property; any other body
-is a single ``body`` argument. When names collide (a path and a query parameter both called ``id``, or
-a parameter and a body property), the parameters are renamed ``<name>__<location>`` (``id__path``,
-``id__query``) and body properties keep their names. Unknown arguments are refused.
+is a single ``body`` argument, a polymorphic one too (a discriminated parent that subtypes extend
+through ``allOf`` is a ``oneOf`` of the subtypes there, see :mod:`mcpkit_openapi.polymorphism`).
+When names collide (a path and a query parameter both called ``id``, or a parameter and a body
+property), the parameters are renamed ``<name>__<location>`` (``id__path``, ``id__query``) and body
+properties keep their names. Unknown arguments are refused. A path parameter that allows reserved
+characters says in its description that it may contain ``/``.
 
 Files in multipart bodies (``format: binary`` or a ``contentMediaType``) take base64 text, a data URL
 (``data:image/png;name=logo.png;base64,...``), or ``{"content": ..., "filename": ..., "content_type": ...}``.
@@ -47,6 +50,10 @@ BINARY_SCHEMA: Schema = {
     "description": "The content, base64-encoded.",
 }
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+RESERVED_PATH = (
+    "May contain '/' (sent as it is, as are the other reserved characters), not '.' or '..' segments."
+)
+"""Said of a path parameter with ``allowReserved: true``; the others cannot contain ``/``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +81,8 @@ class RequestPlan:
 def plan_operation(operation: Operation, definitions: Definitions) -> RequestPlan:
     """The arguments of ``operation``: input schema (with the ``$defs`` it needs) and request plan."""
     body = operation.request_body
-    fields = _body_fields(body, definitions) if body is not None else None
+    subtypes = _subtypes(body, definitions) if body is not None else None
+    fields = _body_fields(body, definitions) if body is not None and subtypes is None else None
     candidates: list[tuple[str, BindingKind, Parameter | None]] = [
         (p.name, p.location, p) for p in operation.parameters
     ]
@@ -100,7 +108,7 @@ def plan_operation(operation: Operation, definitions: Definitions) -> RequestPla
             clash = counts[name] > 1 or name in body_names
             argument = f"{name}__{kind}" if clash else name
         if parameter is not None:
-            properties[argument] = _annotated(parameter.schema, parameter.description, parameter.deprecated)
+            properties[argument] = _parameter_schema(parameter)
             if parameter.required:
                 required.append(argument)
         elif kind == "field":
@@ -115,7 +123,7 @@ def plan_operation(operation: Operation, definitions: Definitions) -> RequestPla
                 required.append(argument)
         else:
             assert body is not None
-            properties[argument] = _annotated(_body_schema(body), body.description, False)
+            properties[argument] = _annotated(subtypes or _body_schema(body), body.description, False)
             if body.required:
                 required.append(argument)
         bindings.append(Binding(argument, kind, name, parameter))
@@ -187,14 +195,32 @@ def _lift_root(schema: Schema, defs: Schema) -> Schema:
 
 def resolve_local(schema: Schema, definitions: Definitions, direction: Direction) -> Schema:
     """A schema that is only a ``$ref`` to a definition, replaced by that definition (chains followed)."""
+    return _resolved(schema, definitions, direction)[1]
+
+
+def _resolved(schema: Schema, definitions: Definitions, direction: Direction) -> tuple[str | None, Schema]:
+    """The name of the definition a schema that is only a ``$ref`` comes to (``None``: it is none), and
+    that definition (the schema itself when it is not a reference)."""
     seen: set[str] = set()
+    name = None
     while set(schema) <= {"$ref", "description", "title"} and isinstance(schema.get("$ref"), str):
         name = schema["$ref"].removeprefix(DEFS_PREFIX)
         if name in seen:
             break
         seen.add(name)
         schema = definitions.get(name, direction)
-    return schema
+    return name, schema
+
+
+def _subtypes(body: RequestBody, definitions: Definitions) -> Schema | None:
+    """The body's subtypes when its schema is a discriminated parent (described by its description)."""
+    if not (is_json(body.media_type) or body.media_type.startswith(FORM_TYPES)):
+        return None
+    name, parent = _resolved(body.schema, definitions, "input")
+    subtypes = definitions.subtypes(name) if name is not None else None
+    if subtypes is None or "description" not in parent:
+        return subtypes
+    return {"description": parent["description"], **subtypes}
 
 
 def _body_fields(body: RequestBody, definitions: Definitions) -> Schema | None:
@@ -251,6 +277,14 @@ def _file_schema(schema: Schema) -> Schema:
 def _textual(encoding: Any) -> bool:
     content_type = str(encoding.content_type)
     return content_type.startswith("text/") or is_json(content_type)
+
+
+def _parameter_schema(parameter: Parameter) -> Schema:
+    schema = _annotated(parameter.schema, parameter.description, parameter.deprecated)
+    if parameter.location != "path" or not parameter.allow_reserved:
+        return schema
+    described = schema.get("description")
+    return {**schema, "description": f"{described} {RESERVED_PATH}" if described else RESERVED_PATH}
 
 
 def _annotated(schema: Schema, description: str | None, deprecated: bool) -> Schema:

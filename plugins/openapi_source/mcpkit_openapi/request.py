@@ -1,10 +1,15 @@
 """Building the HTTP request of an operation from validated arguments.
 
 Parameters are serialised as their ``style``/``explode`` say (path: simple, label, matrix; query:
-form, spaceDelimited, pipeDelimited, deepObject; header: simple; cookie: form). Path values are
-always percent-encoded, ``/`` included, so no argument can reach another endpoint (``../admin`` stays
-one path segment). Header and cookie values with line breaks are refused. Objects nested in form
-bodies use bracket notation (``metadata[key]=value``), as deepObject does.
+form, spaceDelimited, pipeDelimited, deepObject; header: simple; cookie: form).
+
+Path values are percent-encoded, and a value that would change the path's shape once servers decode
+it is refused: a ``/`` or ``\\`` (raw or percent-encoded, however many times over), and anything that
+makes a ``.``, ``..`` or empty segment. A parameter with ``allowReserved: true`` keeps the reserved
+characters that a path can carry unencoded, ``/`` included; its segments are held to the same rule.
+Header values with control or non-ASCII characters, and cookie values with control characters, are
+refused. Objects nested in form bodies use bracket notation (``metadata[key]=value``), as deepObject
+does. Multipart bodies are always sent as ``multipart/form-data``, with or without files.
 """
 
 from __future__ import annotations
@@ -13,9 +18,9 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote, unquote_to_bytes, urlencode
+from urllib.parse import quote, unquote, unquote_to_bytes, urlencode
 
 import httpx
 
@@ -24,7 +29,16 @@ from mcpkit_openapi.model import Encoding, Parameter
 from mcpkit_openapi.parsers.common import is_json
 from mcpkit_openapi.plan import RequestPlan
 
-_FORBIDDEN_IN_HEADERS = re.compile(r"[\r\n\x00]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""Characters no header or cookie value may carry (a tab may)."""
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_TRIPLE = re.compile(r"(%[0-9A-Fa-f]{2})")
+_RESERVED_IN_PATH = "/:@!$&'()*+,;="
+"""Reserved characters an ``allowReserved`` path value keeps: all but ``?``, ``#``, ``[`` and ``]``,
+which would end the path or cannot appear in one."""
+MAX_DECODINGS = 3
+"""Times a path value is percent-decoded when judged; one still changing after that is refused."""
 
 
 def build_request(
@@ -36,7 +50,8 @@ def build_request(
 ) -> httpx.Request:
     """The request for ``plan`` with ``arguments`` (already validated against the input schema),
     sent to ``base_url`` when given, else to the client's own base URL."""
-    path = plan.path
+    path_values: dict[str, str] = {}
+    reserved: set[str] = set()
     query: list[tuple[str, str | int | float | bool | None]] = []
     request_headers: dict[str, str] = dict(headers or {})
     cookies: list[str] = []
@@ -56,35 +71,38 @@ def build_request(
         elif value is None or parameter is None:
             continue
         elif binding.kind == "path":
-            path = path.replace("{" + binding.name + "}", _path_value(parameter, value))
+            path_values[binding.name] = _path_value(parameter, value)
+            if parameter.allow_reserved:
+                reserved.add(binding.name)
         elif binding.kind == "query":
             query.extend(_query_pairs(parameter, value))
         elif binding.kind == "header":
-            request_headers[binding.name] = _checked(binding.name, _simple(parameter, value))
+            request_headers[_header_name(binding.name)] = _header_value(
+                binding.name, _simple(parameter, value)
+            )
         else:
             cookies.append(
-                f"{binding.name}={quote(_checked(binding.name, _cookie(parameter, value)), safe='')}"
+                f"{binding.name}={quote(_no_control(binding.name, _cookie(parameter, value)), safe='')}"
             )
     if cookies:
         request_headers["Cookie"] = "; ".join(cookies)
     content: bytes | None = None
-    files: list[tuple[str, tuple[str, bytes, str | None]]] | None = None
-    data: dict[str, Any] | None = None
+    files: list[tuple[str, Part]] | None = None
     if plan.body is not None and has_body:
         media_type = plan.body.media_type
         payload = fields if plan.bindings and any(b.kind == "field" for b in plan.bindings) else body
         if media_type.startswith("multipart/"):
-            data, files = _multipart(payload, plan)
+            files = _multipart(payload, plan)
         else:
             content = _encode_body(payload, media_type, plan.body.encoding)
             request_headers["Content-Type"] = "application/json" if media_type == "*/*" else media_type
+    path = _expanded(plan, path_values, reserved)
     return client.build_request(
         plan.method,
         base_url.rstrip("/") + path if base_url else path,
         params=query or None,
         headers=request_headers,
         content=content,
-        data=data,
         files=files,
     )
 
@@ -98,29 +116,92 @@ def text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _segment(value: Any) -> str:
-    encoded = quote(text(value), safe="")
-    return encoded.replace(".", "%2E") if set(encoded) <= {"."} else encoded
-
-
 def _path_value(parameter: Parameter, value: Any) -> str:
+    """``value`` serialised in the parameter's style, each piece percent-encoded and checked."""
+
+    def encode(piece: Any) -> str:
+        return _path_piece(parameter, text(piece))
+
     style, explode = parameter.style, parameter.explode
     if style == "label":
-        return "." + _joined(value, explode, ".", "=", _segment)
+        return "." + _joined(value, explode, ".", "=", encode)
     if style == "matrix":
         if isinstance(value, list):
             if explode:
-                return "".join(f";{parameter.name}={_segment(v)}" for v in value)
-            return f";{parameter.name}=" + ",".join(_segment(v) for v in value)
+                return "".join(f";{parameter.name}={encode(v)}" for v in value)
+            return f";{parameter.name}=" + ",".join(encode(v) for v in value)
         if isinstance(value, Mapping):
             if explode:
-                return "".join(f";{_segment(k)}={_segment(v)}" for k, v in value.items())
-            return f";{parameter.name}=" + ",".join(f"{_segment(k)},{_segment(v)}" for k, v in value.items())
-        return f";{parameter.name}={_segment(value)}"
-    return _joined(value, explode, ",", "=", _segment)
+                return "".join(f";{encode(k)}={encode(v)}" for k, v in value.items())
+            return f";{parameter.name}=" + ",".join(f"{encode(k)},{encode(v)}" for k, v in value.items())
+        return f";{parameter.name}={encode(value)}"
+    return _joined(value, explode, ",", "=", encode)
 
 
-def _joined(value: Any, explode: bool, separator: str, pair: str, encode: Any) -> str:
+def _path_piece(parameter: Parameter, piece: str) -> str:
+    """One piece of a path value (a scalar, item, key), percent-encoded; refused if, once decoded, it
+    holds a ``\\``, or a ``/`` where the parameter does not allow reserved characters."""
+    reason = _separator(_decoded(piece, MAX_DECODINGS), parameter.allow_reserved)
+    if reason:
+        raise ToolError(f"the path parameter {parameter.name!r} {reason}")
+    if not parameter.allow_reserved:
+        return quote(piece, safe="")
+    # Reserved expansion: reserved characters and percent-encoded triples pass, the rest is encoded.
+    return "".join(
+        part if index % 2 else quote(part, safe=_RESERVED_IN_PATH)
+        for index, part in enumerate(_TRIPLE.split(piece))
+    )
+
+
+def _expanded(plan: RequestPlan, values: Mapping[str, str], reserved: set[str]) -> str:
+    """The plan's path with its parameters replaced by their serialised ``values``; refused if a segment
+    holding parameters would, once decoded, change the path's shape: a separator that no parameter
+    of ``reserved`` (those allowing reserved characters) put there, or an empty or dot segment
+    (``.``, ``..``, also before a ``;``)."""
+    segments = plan.path.split("/")
+    for index, template in enumerate(segments):
+        names = _PLACEHOLDER.findall(template)
+        if not names:
+            continue
+        segment = _PLACEHOLDER.sub(lambda match: values.get(match[1], match[0]), template)
+        decoded = _decoded(segment, MAX_DECODINGS + 1)  # once more: the encoding added here
+        reason = _separator(decoded, not reserved.isdisjoint(names)) or _dot_segment(decoded, plan.path)
+        if reason:
+            raise ToolError(f"the path parameter {' and '.join(repr(name) for name in names)} {reason}")
+        segments[index] = segment
+    return "/".join(segments)
+
+
+def _separator(decoded: str | None, slash_allowed: bool) -> str | None:
+    """Why a decoded path value would change the path's shape by a separator (``None``: it would not)."""
+    if decoded is None:
+        return f"is percent-encoded more than {MAX_DECODINGS} times over"
+    if "\\" in decoded:
+        return "cannot contain a '\\' (nor %5C), which servers may read as '/'"
+    if "/" in decoded and not slash_allowed:
+        return "cannot contain a '/' (nor %2F, %252F, ...): it must stay within its own path segment"
+    return None
+
+
+def _dot_segment(decoded: str | None, path: str) -> str | None:
+    """Why a decoded path segment would be resolved away by servers (``None``: it would not)."""
+    parts = decoded.split("/") if decoded is not None else []
+    if any(part == "" or part.split(";")[0] in (".", "..") for part in parts):
+        return f"would make an empty, '.' or '..' segment of {path}, which servers resolve away"
+    return None
+
+
+def _decoded(value: str, times: int) -> str | None:
+    """``value`` percent-decoded until it no longer changes; ``None`` if it still does after ``times``."""
+    for _ in range(times + 1):
+        decoded = unquote(value) if "%" in value else value
+        if decoded == value:
+            return value
+        value = decoded
+    return None
+
+
+def _joined(value: Any, explode: bool, separator: str, pair: str, encode: Callable[[Any], str]) -> str:
     if isinstance(value, list):
         return (separator if explode else ",").join(encode(v) for v in value)
     if isinstance(value, Mapping):
@@ -142,10 +223,30 @@ def _cookie(parameter: Parameter, value: Any) -> str:
     return text(value)
 
 
-def _checked(name: str, value: str) -> str:
-    if _FORBIDDEN_IN_HEADERS.search(value):
+def _header_name(name: str) -> str:
+    if not _TOKEN.fullmatch(name):
         raise ToolError(
-            f"the value of {name!r} contains a line break or NUL, which cannot be sent in a header"
+            f"the document names a header {name!r} that cannot be sent: it is not a valid header name"
+        )
+    return name
+
+
+def _header_value(name: str, value: str) -> str:
+    value = _no_control(name, value)
+    if not value.isascii():
+        character = next(c for c in value if not c.isascii())
+        raise ToolError(
+            f"the value of the header {name!r} contains {character!r}: a header value must be ASCII text"
+        )
+    return value
+
+
+def _no_control(name: str, value: str) -> str:
+    found = _CONTROL.search(value)
+    if found:
+        raise ToolError(
+            f"the value of {name!r} contains the control character {found[0]!r}: a header or cookie "
+            "cannot carry a line break or NUL or any other control character"
         )
     return value
 
@@ -217,24 +318,27 @@ def _form_pairs(name: str, value: Any, encoding: Encoding | None) -> list[tuple[
     return [(name, text(value))]
 
 
-def _multipart(
-    payload: Any, plan: RequestPlan
-) -> tuple[dict[str, Any], list[tuple[str, tuple[str, bytes, str | None]]]]:
+Part = tuple[str | None, bytes, str | None]
+"""A multipart part: file name (``None`` for a plain field), content, content type."""
+
+
+def _multipart(payload: Any, plan: RequestPlan) -> list[tuple[str, Part]]:
+    """The parts of a multipart body, in the payload's order: files, and text fields (as parts without
+    a file name, so that the body is ``multipart/form-data`` even when it holds no file)."""
     if not isinstance(payload, Mapping):
         raise ToolError("a multipart body must be an object")
-    data: dict[str, Any] = {}
-    files: list[tuple[str, tuple[str, bytes, str | None]]] = []
+    parts: list[tuple[str, Part]] = []
     for key, value in payload.items():
         if value is None:
             continue
         if key in plan.file_fields:
             for item in value if isinstance(value, list) else [value]:
-                files.append((key, decode_file(item, key)))
+                parts.append((key, decode_file(item, key)))
         elif isinstance(value, list) and all(not isinstance(v, (Mapping, list)) for v in value):
-            data[key] = [text(v) for v in value]
+            parts.extend((key, (None, text(v).encode(), None)) for v in value)
         else:
-            data[key] = text(value)
-    return data, files
+            parts.append((key, (None, text(value).encode(), None)))
+    return parts
 
 
 def decode_file(value: Any, field: str) -> tuple[str, bytes, str | None]:

@@ -6,7 +6,8 @@
 - ``nullable`` (3.0, and Swagger's ``x-nullable``) becomes a ``"null"`` type; 3.1 type arrays pass.
 - Boolean ``exclusiveMinimum``/``exclusiveMaximum`` (3.0) become their numeric 2020-12 form.
 - OpenAPI-only keywords (``discriminator``, ``xml``, ``externalDocs``, ``example``, ``x-*``) are removed;
-  so are keywords JSON Schema does not know, with a warning.
+  so are keywords JSON Schema does not know, with a warning. A discriminator's meaning is kept: see
+  :mod:`mcpkit_openapi.polymorphism`.
 - Input forms drop ``readOnly`` properties, output forms drop ``writeOnly`` properties.
 - Defects real documents have (an empty ``enum``, ``required: true`` on a property, an unknown
   ``type``, a ``$ref`` that does not resolve or is not local) are tolerated: the offending keyword is
@@ -25,6 +26,7 @@ import orjson
 from mcpkit.schema import nesting_depth
 from mcpkit_openapi.errors import ConversionWarning, OpenAPIError
 from mcpkit_openapi.model import Direction, Schema
+from mcpkit_openapi.polymorphism import Hierarchy
 
 DEFS_PREFIX = "#/$defs/"
 _MAX_DEPTH = 100
@@ -146,6 +148,7 @@ class SchemaConverter:
         self._general: dict[tuple[str, Direction], Schema] = {}
         self._resolvable: set[str] = set()
         self._owner: str | None = None
+        self._hierarchy = Hierarchy(document)
         self._directional = False
         """Whether the definition being converted has a readOnly or writeOnly property."""
 
@@ -200,6 +203,10 @@ class SchemaConverter:
         """The definition's ``type``, ``title`` and ``description`` only: accepts all it accepts."""
         definition = self.get(name, direction)
         return {key: definition[key] for key in ("type", "title", "description") if key in definition}
+
+    def subtypes(self, name: str) -> Schema | None:
+        """The subtypes of the discriminated parent ``name`` as a ``oneOf`` (see :class:`Hierarchy`)."""
+        return self._hierarchy.subtypes(self._targets[name], lambda ref: DEFS_PREFIX + self._register(ref))
 
     # Converting
 
@@ -319,6 +326,9 @@ class SchemaConverter:
         ):
             kept = out["properties"]
             out["required"] = [name for name in out["required"] if name in kept]
+        if "discriminator" in node:
+            self._directional = True  # the input and output forms differ (see Hierarchy.discriminated)
+            out = self._hierarchy.discriminated(node, out, direction)
         if node.get("nullable") is True or node.get("x-nullable") is True:
             out = _nullable(out)
         return out

@@ -1,9 +1,10 @@
 """Base URLs from the document's ``servers`` (and Swagger 2.0's ``schemes``/``host``/``basePath``).
 
-Without a client, requests go to the first server whose URL is absolute once its variables are
-filled (their defaults, overridden by ``server_variables``) and relative URLs are resolved against
-the document's own URL (when it was fetched from one). Servers of a path item or an operation
-override the document's for that operation. ``server_url`` replaces them all.
+Without a client (or with one that has no absolute ``base_url``), requests go to the first server
+whose URL is absolute once its variables are filled (their defaults, overridden by
+``server_variables``) and relative URLs are resolved against the document's own URL (when it was
+fetched from one). Servers of a path item or an operation override the document's for that
+operation. ``server_url`` replaces them all.
 """
 
 from __future__ import annotations

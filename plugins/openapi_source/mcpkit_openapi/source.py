@@ -234,7 +234,7 @@ def _convert(
             client=client,
             credentials=credentials,
             selection=security.selection(operation),
-            base_url=servers.base_url(operation.servers) if own_client and operation.servers else None,
+            base_url=_base_url(servers, operation, client, own_client),
             timeout=options.timeout,
             max_response_bytes=shaping.max_response_bytes,
         )
@@ -260,6 +260,26 @@ def _convert(
             if replaced is not None:
                 converted.component = replaced
     return conversion
+
+
+def _base_url(
+    servers: Servers, operation: Operation, client: httpx.AsyncClient, own_client: bool
+) -> str | None:
+    """The base URL of ``operation`` when it is not the client's: the operation's own servers on the
+    client mcpkit made; the document's servers on a given client without an absolute ``base_url``."""
+    if own_client:
+        return servers.base_url(operation.servers) if operation.servers else None
+    if client.base_url.is_absolute_url:
+        return None
+    try:
+        return servers.base_url(operation.servers)
+    except OpenAPIError:
+        raise OpenAPIError(
+            "#/servers",
+            f"the client has no base_url and the document names no absolute server URL for "
+            f"{operation.method} {operation.path}; give the client one "
+            "(httpx.AsyncClient(base_url='https://...')) or pass server_url='https://...'",
+        ) from None
 
 
 def _client(base_url: str, options: ConversionOptions) -> httpx.AsyncClient:

@@ -357,8 +357,8 @@ async def test_recursive_and_composed_schemas_are_shared_definitions():
     output = tool.output_schema
     assert output["x-mcpkit-wrap-result"] is True
     assert set(output["$defs"]) == {"Circle", "Square", "Base"}  # the result is Shape itself
-    assert output["properties"]["result"] == {
-        "oneOf": [{"$ref": "#/$defs/Circle"}, {"$ref": "#/$defs/Square"}]
+    assert output["properties"]["result"] == {  # discriminated: overlapping variants do not fail it
+        "anyOf": [{"$ref": "#/$defs/Circle"}, {"$ref": "#/$defs/Square"}]
     }
     assert output["$defs"]["Circle"]["allOf"][1]["properties"]["r"] == {
         "type": "number",
