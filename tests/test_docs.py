@@ -136,7 +136,7 @@ def test_every_block_runs_or_is_checked(document, page_directory, capsys):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(block.text)
         elif block.language == "python":
-            exec(compile(block.text, block.where, "exec"), namespace)
+            exec(compile(block.text, block.where, "exec", dont_inherit=True), namespace)
         elif block.language == "console":
             run_console(block, capsys)
         elif block.language in PARSERS:
