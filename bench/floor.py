@@ -16,7 +16,7 @@ import argparse
 import json
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -91,9 +91,7 @@ def run(calls: int, rounds: int) -> dict[str, dict[str, float]]:
         samples: dict[str, list[float]] = {name: [] for name in servers}
         for _ in range(rounds):
             for name, make in servers.items():
-                server = make()
-                run_calls: Callable[[], Awaitable[list[float]]] = lambda s=server: measure(s, mode, calls)  # noqa: E731
-                samples[name] += anyio.run(run_calls)
+                samples[name] += anyio.run(measure, make(), mode, calls)
         bare, ours = (statistics.median(samples[name]) * 1e6 for name in ("bare", "mcpkit"))
         results[era] = {"bare_us": bare, "mcpkit_us": ours, "ratio": ours / bare}
     return results
