@@ -240,7 +240,8 @@ async def test_unsendable_header_values_are_refused_and_nothing_is_sent(
     mcp = MCPKit.from_openapi(openapi_spec=HEADERS, client=upstream.client())
     result = await call(mcp, "headers", {"X-Note": value})
     assert result.is_error
-    assert result.text.startswith("the value of the header 'X-Note'") or "'X-Note'" in result.text
+    assert result.text.startswith("the value of ")
+    assert "'X-Note'" in result.text
     assert reason in result.text
     assert upstream.requests == []
     record("attacks", "non-ASCII and control characters in a header value: clear tool error, nothing sent")
@@ -266,6 +267,9 @@ async def test_a_header_name_that_cannot_be_sent_is_a_clear_error(upstream: Any)
     assert result.is_error
     assert "not a valid header name" in result.text
     assert upstream.requests == []
+    record(
+        "attacks", "a document's header parameter named with a space and a colon: clear error, nothing sent"
+    )
 
 
 # Item 18: polymorphic bodies
@@ -403,6 +407,7 @@ async def test_an_allof_hierarchy_body_takes_each_subtype_validated_as_itself(
             assert result.is_error
             assert result.text.startswith("invalid arguments for tool 'add_pet'")
         assert len(upstream.requests) == sent
+    record("attacks", "a body naming one subtype of an allOf hierarchy with another's fields: refused", 3)
 
 
 @pytest.mark.parametrize("parser", PARSERS)
@@ -471,6 +476,7 @@ async def test_overlapping_variants_of_a_discriminated_oneof_are_told_apart(
         )
         assert refused.is_error
     assert len(upstream.requests) == 2
+    record("attacks", "a discriminated oneOf body with a discriminator value no variant has: refused")
 
 
 # Item 19: multipart without files
