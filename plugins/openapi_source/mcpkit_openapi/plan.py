@@ -213,7 +213,7 @@ def _resolved(schema: Schema, definitions: Definitions, direction: Direction) ->
 
 
 def _subtypes(body: RequestBody, definitions: Definitions) -> Schema | None:
-    """The body's subtypes when its schema is a discriminated parent (described by its description)."""
+    """The body's subtypes, with the parent's description, when its schema is a discriminated parent."""
     if not (is_json(body.media_type) or body.media_type.startswith(FORM_TYPES)):
         return None
     name, parent = _resolved(body.schema, definitions, "input")

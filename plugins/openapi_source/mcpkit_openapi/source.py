@@ -266,7 +266,8 @@ def _base_url(
     servers: Servers, operation: Operation, client: httpx.AsyncClient, own_client: bool
 ) -> str | None:
     """The base URL of ``operation`` when it is not the client's: the operation's own servers on the
-    client mcpkit made; the document's servers on a given client without an absolute ``base_url``."""
+    client mcpkit made; its own or the document's servers on a given client without an absolute
+    ``base_url``."""
     if own_client:
         return servers.base_url(operation.servers) if operation.servers else None
     if client.base_url.is_absolute_url:
