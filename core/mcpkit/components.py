@@ -70,6 +70,8 @@ class Tool:
     tags: frozenset[str] = frozenset()
     icons: list[types.Icon] | None = None
     meta: dict[str, Any] | None = None
+    scopes: frozenset[str] = frozenset()
+    """OAuth scopes a caller's token must hold to see and call the tool (when served with authorization)."""
     search_terms: tuple[str, ...] = ()
     """Extra words that describe the tool to search (not sent to clients)."""
 
@@ -159,6 +161,8 @@ class Resource:
     tags: frozenset[str] = frozenset()
     icons: list[types.Icon] | None = None
     meta: dict[str, Any] | None = None
+    scopes: frozenset[str] = frozenset()
+    """OAuth scopes a caller's token must hold to see and read the resource."""
 
     def to_mcp(self) -> types.Resource:
         """The resource as the protocol lists it."""
@@ -192,6 +196,8 @@ class ResourceTemplate:
     icons: list[types.Icon] | None = None
     meta: dict[str, Any] | None = None
     completions: Mapping[str, Completer] = field(default_factory=dict)
+    scopes: frozenset[str] = frozenset()
+    """OAuth scopes a caller's token must hold to see and read the template's resources."""
     _parsed: UriTemplate = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -35,8 +35,10 @@ from mcpkit.elicitation import (
     sampling_messages,
     uses_input_required,
 )
+from mcpkit.scopes import current_token
 
 if TYPE_CHECKING:
+    from mcp.server.auth.provider import AccessToken
     from mcp.server.connection import Connection
     from mcp.server.context import ServerRequestContext
 
@@ -123,6 +125,13 @@ class Context:
     def connection(self) -> Connection | None:
         """The SDK connection the request came on (its ``state`` persists across requests)."""
         return None if self.sdk is None else connection_of(self.sdk)
+
+    @property
+    def access_token(self) -> AccessToken | None:
+        """The caller's verified access token (subject, client id, scopes, claims) when the server
+        is served with authorization; ``None`` otherwise. It is never sent to the API behind
+        generated tools unless the server forwards the ``Authorization`` header on purpose."""
+        return current_token()
 
     @property
     def forward_headers(self) -> frozenset[str]:

@@ -20,6 +20,7 @@ import mcp_types as types
 
 from mcpkit.components import Tool, ToolResult, to_json_text
 from mcpkit.exceptions import ToolError
+from mcpkit.scopes import missing_scopes
 from mcpkit.search import SearchIndex, build_index
 
 if TYPE_CHECKING:
@@ -141,7 +142,8 @@ class Discovery:
         if self._index is None:
             self._index = build_index(self._strategy(), self._server.enabled_tools.values())
         tools = self._server.enabled_tools
-        return [tools[name] for name in self._index.search(query, limit) if name in tools]
+        found = (tools[name] for name in self._index.search(query, limit) if name in tools)
+        return [tool for tool in found if not missing_scopes(tool.scopes)]
 
     async def _search(self, arguments: dict[str, Any]) -> ToolResult:
         found = self.search(arguments["query"], arguments.get("limit", DEFAULT_LIMIT))

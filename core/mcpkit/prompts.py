@@ -56,6 +56,8 @@ class Prompt:
     icons: list[types.Icon] | None = None
     meta: dict[str, Any] | None = None
     completions: Mapping[str, Completer] = field(default_factory=dict)
+    scopes: frozenset[str] = frozenset()
+    """OAuth scopes a caller's token must hold to see and get the prompt."""
 
     def to_mcp(self) -> types.Prompt:
         """The prompt as the protocol lists it."""

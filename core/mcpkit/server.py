@@ -34,6 +34,7 @@ from mcpkit.notifications import ListKind, Notifier
 from mcpkit.plugins import get_plugin_host
 from mcpkit.prompts import Prompt, prompt_from_function
 from mcpkit.schema import SchemaNormalizer, argument_errors
+from mcpkit.scopes import check_scopes, missing_scopes
 from mcpkit.settings import Settings
 from mcpkit.transports import ASGITransport
 from mcpkit.visibility import Visibility
@@ -304,6 +305,22 @@ class MCPKit:
             keys = (component.name,)
         return self._visibility.enabled(keys, component.tags)
 
+    def required_scopes(self, method: str, params: Mapping[str, Any] | None) -> frozenset[str]:
+        """The scopes a request needs (``tools/call``, ``resources/read``, ``prompts/get``), for a
+        transport that checks them before the request is served (:mod:`mcpkit.scopes`)."""
+        params = params or {}
+        component: Component | None = None
+        if method == "tools/call":
+            component = self.enabled_tools.get(str(params.get("name")))
+        elif method == "prompts/get":
+            component = self._prompts.get(str(params.get("name")))
+        elif method == "resources/read":
+            uri = str(params.get("uri"))
+            component = self._resources.get(uri) or next(
+                (t for t in self._templates.values() if t.match(uri) is not None), None
+            )
+        return component.scopes if component is not None else frozenset()
+
     def notify_resource_updated(self, uri: str) -> None:
         """Tell the clients subscribed to ``uri`` that the resource changed (see
         :mod:`mcpkit.notifications`); does nothing when not serving."""
@@ -365,6 +382,7 @@ class MCPKit:
         tags: Iterable[str] = (),
         icons: list[types.Icon] | None = None,
         meta: dict[str, Any] | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]: ...
     def tool(
         self,
@@ -378,25 +396,27 @@ class MCPKit:
         tags: Iterable[str] = (),
         icons: list[types.Icon] | None = None,
         meta: dict[str, Any] | None = None,
+        scopes: Iterable[str] = (),
     ) -> F | Callable[[F], F]:
         """Decorator: add a Python function as a tool (``@mcp.tool`` or ``@mcp.tool(name=...)``).
 
-        The function is returned unchanged, so it stays callable as before.
+        The function is returned unchanged, so it stays callable as before. ``scopes``: OAuth scopes
+        a caller's token must hold (:mod:`mcpkit.scopes`).
         """
 
         def decorate(function: F) -> F:
-            self.add_tool(
-                tool_from_function(
-                    function,
-                    name=name,
-                    description=description,
-                    title=title,
-                    annotations=annotations,
-                    tags=frozenset(tags),
-                    icons=icons,
-                    meta=meta,
-                )
+            tool = tool_from_function(
+                function,
+                name=name,
+                description=description,
+                title=title,
+                annotations=annotations,
+                tags=frozenset(tags),
+                icons=icons,
+                meta=meta,
             )
+            tool.scopes = _scope_set(scopes)
+            self.add_tool(tool)
             return function
 
         return decorate(fn) if fn is not None else decorate
@@ -413,9 +433,11 @@ class MCPKit:
         icons: list[types.Icon] | None = None,
         meta: dict[str, Any] | None = None,
         completions: Mapping[str, Completer] | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]:
         """Decorator: add a Python function as a resource, or a template if ``uri`` has ``{variables}``
-        (``completions`` completes the template's variables: :mod:`mcpkit.completions`)."""
+        (``completions`` completes the template's variables: :mod:`mcpkit.completions`; ``scopes``:
+        OAuth scopes a caller's token must hold, :mod:`mcpkit.scopes`)."""
         if not isinstance(uri, str):
             raise TypeError("use @mcp.resource('scheme://uri') with a URI argument")
 
@@ -432,6 +454,7 @@ class MCPKit:
                 meta=meta,
                 completions=dict(completions) if completions else None,
             )
+            component.scopes = _scope_set(scopes)
             if isinstance(component, ResourceTemplate):
                 self.add_resource_template(component)
             else:
@@ -455,6 +478,7 @@ class MCPKit:
         icons: list[types.Icon] | None = None,
         meta: dict[str, Any] | None = None,
         completions: Mapping[str, Completer] | None = None,
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]: ...
     def prompt(
         self,
@@ -468,23 +492,25 @@ class MCPKit:
         icons: list[types.Icon] | None = None,
         meta: dict[str, Any] | None = None,
         completions: Mapping[str, Completer] | None = None,
+        scopes: Iterable[str] = (),
     ) -> F | Callable[[F], F]:
         """Decorator: add a Python function as a prompt (``@mcp.prompt`` or ``@mcp.prompt(name=...)``;
-        see :mod:`mcpkit.prompts`). The function is returned unchanged."""
+        see :mod:`mcpkit.prompts`; ``scopes``: :mod:`mcpkit.scopes`). The function is returned
+        unchanged."""
 
         def decorate(function: F) -> F:
-            self.add_prompt(
-                prompt_from_function(
-                    function,
-                    name=name,
-                    title=title,
-                    description=description,
-                    tags=frozenset(tags),
-                    icons=icons,
-                    meta=meta,
-                    completions=completions,
-                )
+            prompt = prompt_from_function(
+                function,
+                name=name,
+                title=title,
+                description=description,
+                tags=frozenset(tags),
+                icons=icons,
+                meta=meta,
+                completions=completions,
             )
+            prompt.scopes = _scope_set(scopes)
+            self.add_prompt(prompt)
             return function
 
         return decorate(fn) if fn is not None else decorate
@@ -503,6 +529,7 @@ class MCPKit:
             close = difflib.get_close_matches(name, self.enabled_tools, n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise MCPError(code=INVALID_PARAMS, message=f"unknown tool {name!r}{hint}")
+        check_scopes(f"tool {name!r}", tool.scopes)
         args = dict(arguments or {})
         try:
             problems = argument_errors(tool.validator, args)
@@ -536,10 +563,12 @@ class MCPKit:
         try:
             with self._in_context():
                 if resource is not None and self.is_enabled(resource):
+                    check_scopes(f"resource {uri!r}", resource.scopes)
                     return resource_contents(uri, await resource.read(), resource.mime_type)
                 for template in self._templates.values():
                     variables = template.match(uri)
                     if variables is not None and self.is_enabled(template):
+                        check_scopes(f"resource {uri!r}", template.scopes)
                         return resource_contents(uri, await template.read(variables), template.mime_type)
         except ResourceError as exc:
             raise MCPError(code=INTERNAL_ERROR, message=str(exc)) from exc
@@ -564,6 +593,7 @@ class MCPKit:
             close = difflib.get_close_matches(name, enabled, n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise MCPError(code=INVALID_PARAMS, message=f"unknown prompt {name!r}{hint}")
+        check_scopes(f"prompt {name!r}", prompt.scopes)
         try:
             with self._in_context():
                 return await prompt.render(arguments)
@@ -628,7 +658,14 @@ class MCPKit:
             if not isinstance(result, dict):
                 return result
             listing = self._wire_listings[version] = result
-        return listing
+        return self._permitted_listing(listing)
+
+    def _permitted_listing(self, listing: dict[str, Any]) -> dict[str, Any]:
+        """``listing`` without the tools the request's token may not use (see :mod:`mcpkit.scopes`)."""
+        hidden = _hidden_by_scopes(self.enabled_tools)
+        if not hidden:
+            return listing
+        return {**listing, "tools": [wire for wire in listing["tools"] if wire["name"] not in hidden]}
 
     async def _on_call_tool(
         self, ctx: Any, params: types.CallToolRequestParams
@@ -646,6 +683,10 @@ class MCPKit:
             self._resource_listing = types.ListResourcesResult(
                 resources=[r.to_mcp() for r in self._resources.values() if self.is_enabled(r)]
             )
+        hidden = _hidden_by_scopes({r.uri: r for r in self._resources.values()})
+        if hidden:
+            listed = [r for r in self._resource_listing.resources if r.uri not in hidden]
+            return types.ListResourcesResult(resources=listed)
         return self._resource_listing
 
     async def _on_list_resource_templates(
@@ -655,6 +696,10 @@ class MCPKit:
             self._template_listing = types.ListResourceTemplatesResult(
                 resource_templates=[t.to_mcp() for t in self._templates.values() if self.is_enabled(t)]
             )
+        hidden = _hidden_by_scopes(self._templates)
+        if hidden:
+            listed = [t for t in self._template_listing.resource_templates if t.uri_template not in hidden]
+            return types.ListResourceTemplatesResult(resource_templates=listed)
         return self._template_listing
 
     async def _on_read_resource(
@@ -672,6 +717,11 @@ class MCPKit:
         if self._prompt_listing is None:
             self._prompt_listing = types.ListPromptsResult(
                 prompts=[p.to_mcp() for p in self._prompts.values() if self.is_enabled(p)]
+            )
+        scoped = [p.name for p in self._prompts.values() if p.scopes and missing_scopes(p.scopes)]
+        if scoped:
+            return types.ListPromptsResult(
+                prompts=[p for p in self._prompt_listing.prompts if p.name not in scoped]
             )
         return self._prompt_listing
 
@@ -725,3 +775,17 @@ class MCPKit:
         if path is not None:
             options["path"] = path
         return transport_class(**options).app(self)
+
+
+def _scope_set(scopes: Iterable[str]) -> frozenset[str]:
+    """``scopes`` as a set; a single string is refused (it would be read as its letters)."""
+    if isinstance(scopes, str):
+        raise TypeError(f"scopes takes a list of scope names, not the string {scopes!r}")
+    return frozenset(scopes)
+
+
+def _hidden_by_scopes(components: Mapping[str, Component]) -> set[str]:
+    """The keys of ``components`` whose scopes the request's token lacks (:mod:`mcpkit.scopes`)."""
+    return {
+        key for key, component in components.items() if component.scopes and missing_scopes(component.scopes)
+    }
