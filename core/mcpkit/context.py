@@ -183,6 +183,14 @@ class Context:
         if self.sdk is not None:
             await self.sdk.session.report_progress(progress, total, message)
 
+    async def close_sse_stream(self) -> None:
+        """Close the SSE stream that will carry this request's result, so that the client polls:
+        it reconnects after the stream's retry interval and receives what it missed, the result
+        included (SEP-1699). Only over Streamable HTTP with an ``event_store``, for clients of
+        protocol 2025-11-25 or later; elsewhere it does nothing."""
+        if self.sdk is not None and self.sdk.close_sse_stream is not None:
+            await self.sdk.close_sse_stream()
+
     async def read_resource(self, uri: str) -> list[types.TextResourceContents | types.BlobResourceContents]:
         """The contents of one of this server's resources."""
         return await self.server.read_resource(uri)
