@@ -162,6 +162,7 @@ def build() -> MCPKit:
     add_context_tools(mcp)
     add_client_request_tools(mcp)
     add_input_required_tools(mcp)
+    add_header_tool(mcp)
     add_change_tools(mcp)
     add_json_schema_tool(mcp)
     add_resources(mcp)
@@ -288,6 +289,18 @@ def add_client_request_tools(mcp: MCPKit) -> None:
         """Tests elicitation with enum schema improvements per SEP-1330."""
         result = await ask(ctx, "Please select options from the enum fields", Choices)
         return described(result, "Elicitation completed")
+
+
+def add_header_tool(mcp: MCPKit) -> None:
+    """A tool whose argument a 2026-07-28 client mirrors into an HTTP header (``x-mcp-header``,
+    SEP-2243); the SDK checks the header against the argument."""
+
+    @mcp.tool
+    def test_custom_headers(
+        region: Annotated[str, Field(description="A region", json_schema_extra={"x-mcp-header": "Region"})],
+    ) -> str:
+        """Echoes the region its client also sent as the Mcp-Param-Region header."""
+        return f"region: {region}"
 
 
 def add_input_required_tools(mcp: MCPKit) -> None:

@@ -48,6 +48,7 @@ SUITE_TOOLS = {
     "test_logging_tool",
     "test_trigger_tool_change",
     "test_trigger_prompt_change",
+    "test_custom_headers",
 }
 SUITE_RESOURCES = {"test://static-text", "test://static-binary", "test://watched-resource"}
 SUITE_PROMPTS = {
@@ -85,6 +86,7 @@ async def test_the_everything_server_offers_what_the_suites_call():
     assert schema["additionalProperties"] is False
     assert schema["$defs"]["address"]["$anchor"] == "addressDef"
     assert {"allOf", "if", "then", "else"} <= set(schema)
+    assert tools["test_custom_headers"].input_schema["properties"]["region"]["x-mcp-header"] == "Region"
 
 
 @pytest.mark.parametrize("mode", MODES)
