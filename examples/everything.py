@@ -6,7 +6,7 @@ fixture tools, resources and prompts with fixed names (``test_simple_text``, ``t
 can run the suites against mcpkit itself::
 
     python -m examples.everything --port 3001            # Streamable HTTP at /mcp
-    npx @modelcontextprotocol/conformance server --url http://127.0.0.1:3001/mcp --suite all
+    npx @modelcontextprotocol/conformance@0.1.16 server --url http://127.0.0.1:3001/mcp --suite all
 
 Streams are resumable (an in-memory event store, bounded), so a client that loses a stream mid-call
 (``test_reconnection``) gets the rest when it reconnects with ``Last-Event-ID``.
