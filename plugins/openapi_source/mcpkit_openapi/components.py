@@ -25,13 +25,7 @@ from mcpkit_openapi.caller import Access, Caller
 from mcpkit_openapi.errors import ConversionWarning
 from mcpkit_openapi.model import Definitions, Operation, Schema
 from mcpkit_openapi.plan import RequestPlan, plan_operation, resolve_local
-from mcpkit_openapi.response import (
-    OutputSchemas,
-    ResponseReader,
-    compile_filter,
-    narrowing_hint,
-    output_schema,
-)
+from mcpkit_openapi.response import OutputSchemas, ResponseReader, narrowing_hint, output_schema
 
 Component = Tool | Resource | ResourceTemplate
 
@@ -117,8 +111,11 @@ def build_component(
 
     async def run(arguments: dict[str, Any]) -> ToolResult:
         text = arguments.pop(FILTER_ARGUMENT, None) if filtering else None
-        expression = compile_filter(text) if text is not None else None  # before anything is sent
-        return await caller.tool_result(arguments, expression)
+        if text is None:
+            return await caller.tool_result(arguments)
+        from mcpkit_openapi.filters import compile_filter  # imports jmespath: most calls have no filter
+
+        return await caller.tool_result(arguments, compile_filter(text))  # compiled before anything is sent
 
     return Tool(
         name=planned.name,

@@ -15,19 +15,21 @@ whose schemes are all configured wins; ``{}`` allows anonymous calls; ``security
 An operation whose requirement no configured credentials meet is refused before anything is sent.
 Without any credentials configured, requests go out as the client makes them.
 
-Secrets never appear in listings, results, error messages or logs: error texts are masked.
+Secrets never reach the model: every text of a call (results, error messages) is masked with the
+call's :class:`Secrets`, and the records of httpx's loggers with the configured credentials.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import anyio
 import httpx
@@ -41,8 +43,28 @@ TOKEN_MARGIN = 60.0
 
 MASK = "***"
 
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-"""Forwarded headers whose values are masked in error texts (see :func:`mask_forwarded`)."""
+MIN_SECRET_CHARS = 6
+"""Shorter values are not masked: masking ``"1"`` or ``"json"`` would garble every result, and no real
+key, token or password is that short."""
+
+PUBLIC_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-charset",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "connection",
+        "content-length",
+        "content-type",
+        "host",
+        "pragma",
+        "te",
+        "transfer-encoding",
+        "user-agent",
+    }
+)
+"""Headers whose values are never secrets: they describe the request's content and the client."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +171,10 @@ class Credentials:
         """Drop cached OAuth2 tokens (after the API refused one)."""
         self._tokens.clear()
 
+    def secrets(self) -> list[str]:
+        """The configured secrets (in every spelling they may travel in) and the fetched tokens."""
+        return [*self._secrets, *(token for token, _ in self._tokens.values())]
+
     def mask(self, text: str) -> str:
         """``text`` with every configured secret (and fetched token) replaced by ``***``."""
         for secret in [*self._secrets, *(token for token, _ in self._tokens.values())]:
@@ -242,15 +268,95 @@ class Security:
         return self._credentials.select(self._requirements(operation), assumed=self._assumed)
 
 
-def mask_forwarded(text: str, headers: Mapping[str, str]) -> str:
-    """``text`` with the values of forwarded credential headers (:data:`CREDENTIAL_HEADERS`) replaced
-    by ``***``: the whole value, and the credentials after its scheme (``Bearer <token>``)."""
-    for name, value in headers.items():
-        if name.lower() in CREDENTIAL_HEADERS:
-            for secret in sorted({value, value.partition(" ")[2]}, key=len, reverse=True):
-                if len(secret) >= 4:
-                    text = text.replace(secret, MASK)
-    return text
+class Secrets:
+    """The secrets of one call, in every spelling they may travel in, and masking with them: what a
+    secret looks like in a URL (percent-encoded) and in JSON text (escaped)."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        forms = {form for value in values for form in _spellings(value)}
+        self._values = sorted((f for f in forms if len(f) >= MIN_SECRET_CHARS), key=len, reverse=True)
+        escaped = (json.dumps(value, ensure_ascii=False)[1:-1] for value in self._values)
+        self._in_json = [*self._values, *(form for form in escaped if form not in forms)]
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret replaced by ``***``."""
+        for secret in self._values:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def in_json(self, text: str) -> bool:
+        """Whether the JSON ``text`` carries a secret."""
+        return any(secret in text for secret in self._in_json)
+
+    def mask_json(self, value: Any) -> Any:
+        """A copy of the JSON ``value`` with secrets masked in its strings and keys; a number that
+        spells a secret becomes ``"***"``. Shared parts are copied each time they appear."""
+        root: list[Any] = [None]
+        # An explicit stack, not recursion: a response may nest 1,024 levels, deeper than Python allows.
+        stack: list[tuple[Any, Any, Any]] = [(root, 0, value)]
+        while stack:
+            parent, key, item = stack.pop()
+            if isinstance(item, str):
+                parent[key] = self.mask(item)
+            elif isinstance(item, list):
+                parent[key] = items = [None] * len(item)
+                stack.extend((items, index, child) for index, child in enumerate(item))
+            elif isinstance(item, dict):
+                members: dict[str, Any] = {}
+                parent[key] = members
+                for name, child in item.items():
+                    masked = self.mask(name)
+                    members[masked] = None  # keeps the order of the keys
+                    stack.append((members, masked, child))
+            elif isinstance(item, (int, float)) and not isinstance(item, bool) and str(item) in self._values:
+                parent[key] = MASK
+            else:
+                parent[key] = item
+        return root[0]
+
+
+def header_secrets(name: str, value: str) -> list[str]:
+    """The secrets a request header carries: nothing for :data:`PUBLIC_HEADERS`; each value of a
+    ``Cookie``; else the whole value, the credentials after a scheme (``Bearer <token>``), and a basic
+    pair's ``user:password`` and password."""
+    name = name.lower()
+    if name in PUBLIC_HEADERS:
+        return []
+    if name == "cookie":
+        return [_cookie_value(cookie) for cookie in value.split(";")]
+    scheme, _, credentials = value.strip().partition(" ")
+    found = [value, credentials.strip()]
+    if scheme.lower() == "basic":
+        try:
+            pair = base64.b64decode(credentials.strip(), validate=True).decode()
+        except ValueError:  # not base64, or not UTF-8 (UnicodeDecodeError is a ValueError)
+            pair = ""
+        found += [pair, pair.partition(":")[2]]
+    return found
+
+
+def request_secrets(request: httpx.Request, chosen: frozenset[tuple[str, str]]) -> list[str]:
+    """The secrets ``request`` carries that the model did not choose: header values and cookies (the
+    client's own, credentials, forwarded headers, an auth flow's ``Authorization``) and query values.
+    ``chosen`` holds the ``(kind, name)`` of the operation's parameters (header names lowercased)."""
+    found = []
+    for name, value in request.headers.multi_items():
+        if name.lower() == "cookie":
+            for cookie in value.split(";"):
+                if ("cookie", cookie.partition("=")[0].strip()) not in chosen:
+                    found.append(_cookie_value(cookie))
+        elif ("header", name.lower()) not in chosen:
+            found += header_secrets(name, value)
+    found += [value for name, value in request.url.params.multi_items() if ("query", name) not in chosen]
+    return found
+
+
+def _cookie_value(cookie: str) -> str:
+    return cookie.partition("=")[2].strip()
 
 
 class _LogMask(logging.Filter):
@@ -312,9 +418,12 @@ def _secrets(value: Any) -> list[str]:
         secrets = [str(value["client_secret"])]
     else:
         secrets = [value]
-    return sorted(
-        {form for secret in secrets for form in (secret, quote(secret, safe=""), quote_plus(secret))}
-    )
+    return sorted({form for secret in secrets for form in _spellings(secret)})
+
+
+def _spellings(secret: str) -> set[str]:
+    """``secret`` as it is, percent-encoded (as in a URL or form) and percent-decoded."""
+    return {secret, quote(secret, safe=""), quote_plus(secret), unquote_plus(secret)}
 
 
 def _basic(user: str, password: str) -> str:

@@ -7,32 +7,64 @@
   embedded resource. An empty success says so.
 - 4xx/5xx become error results with the method, path, status and a bounded excerpt of the body.
   Redirects the caller did not follow (see :class:`~mcpkit_openapi.caller.Caller`) are errors.
+- The secrets of the call (:class:`~mcpkit_openapi.credentials.Secrets`) are masked in text content,
+  structured content and resource text.
+
+Work is bounded: a JSON body that cannot fit ``max_bytes`` is refused before it is parsed; one larger
+than :data:`INLINE_BYTES`, or one to filter, is parsed, checked, filtered and serialised in a worker
+thread, one such response at a time, so the event loop keeps serving other calls; a filter has a
+budget of work (:mod:`mcpkit_openapi.filters`), and its result is sized before it is serialised.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from functools import cached_property, partial
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+import anyio
+import anyio.from_thread
+import anyio.to_thread
 import httpx
 import mcp_types as types
 import orjson
+from anyio.lowlevel import RunVar
 
 from mcpkit import ResourceContent, ToolError, ToolResult
-from mcpkit.components import to_json_text
-from mcpkit.schema import SchemaValidator, compile_validator
+from mcpkit.allocation import gc_paused
+from mcpkit.schema import SchemaValidator, compile_validator, nesting_depth
+from mcpkit_openapi.credentials import Secrets
 from mcpkit_openapi.model import Definitions, Operation, Schema
 from mcpkit_openapi.parsers.common import is_json, is_success
 from mcpkit_openapi.plan import with_definitions
 
 if TYPE_CHECKING:
-    from jmespath.parser import ParsedResult
-
-    Filter = ParsedResult  # a compiled ``response_filter`` expression
+    from mcpkit_openapi.filters import Budget, Filter
 
 EXCERPT_CHARS = 2000
+
+READ_LIMIT = 32 * 1024 * 1024
+"""Bytes of a response read at most while results are bounded; a larger one is refused unread."""
+
+INLINE_BYTES = 64 * 1024
+"""A JSON response up to this size (without a filter) becomes a result on the event loop: a few
+milliseconds at most. A larger one is handled in a worker thread."""
+
+INLINE_FILTER = (8 * 1024, 2_000)
+"""A filter on a response up to this many bytes runs on the event loop while it takes at most this many
+steps (about a millisecond); past that it starts again in a worker thread, with its whole budget."""
+
+MAX_RESULT_DEPTH = 200
+"""Levels a JSON result may nest: the protocol's own serialisation (pydantic) stops near 254."""
+
+HEAVY_AT_ONCE = 1
+"""Responses handled in worker threads at once (per event loop); others wait their turn. Their work
+is bounded but not small (a 32 MB response parses to hundreds of MB), and threads share one GIL."""
+
+_HEAVY: RunVar[anyio.CapacityLimiter] = RunVar("mcpkit_openapi_heavy_responses")
+T = TypeVar("T")
 OutputSchemas = Literal["compact", "full", "none"]
 
 
@@ -100,9 +132,11 @@ class ResponseReader:
             self.schema, owner=f"the response of {self.operation.method} {self.operation.path}"
         )
 
-    def tool_result(self, response: httpx.Response, expression: Filter | None = None) -> ToolResult:
-        """The tool result for ``response``, reduced by the JMESPath ``expression`` if given; failures
-        (and results over ``max_bytes``) raise :class:`~mcpkit.ToolError`."""
+    async def tool_result(
+        self, response: httpx.Response, expression: Filter | None, secrets: Secrets
+    ) -> ToolResult:
+        """The tool result for ``response``, reduced by the JMESPath ``expression`` if given, with
+        ``secrets`` masked; failures (and results over ``max_bytes``) raise :class:`~mcpkit.ToolError`."""
         self.check_status(response)
         media_type = _media_type(response)
         if not response.content:
@@ -113,14 +147,7 @@ class ResponseReader:
                 [types.TextContent(type="text", text=f"{self._describe(response)} (no content)")]
             )
         if is_json(media_type) or (self.validator is not None and not media_type):
-            data = self._json(response)
-            if self.validator is not None:
-                self._check(data, response)
-            if expression is not None:
-                data = expression.search(data)
-            text = to_json_text(data)
-            self._bound(len(text.encode()), text, response, "filtered " if expression else "")
-            return ToolResult([types.TextContent(type="text", text=text)], data)
+            return await self._json_result(response, expression, secrets)
         if expression is not None:
             raise ToolError(f"response_filter applies to JSON; {self._describe(response)} with {media_type}")
         if self.validator is not None:
@@ -129,24 +156,122 @@ class ResponseReader:
                 f"where JSON is documented: {_excerpt(response)}"
             )
         self._bound(len(response.content), _excerpt(response), response, "")
-        return ToolResult([_content_block(response, media_type)])
+        return ToolResult([_content_block(response, media_type, secrets)])
+
+    async def _json_result(
+        self, response: httpx.Response, expression: Filter | None, secrets: Secrets
+    ) -> ToolResult:
+        """A JSON response's result: on the event loop when that takes a moment, else in a worker
+        thread, one response at a time."""
+        size = len(response.content)
+        if expression is None:
+            if size <= INLINE_BYTES:
+                return self._json(response, secrets)
+            return await _in_worker(partial(self._json, response, secrets))
+        from mcpkit_openapi.filters import Budget, Exhausted
+
+        if size <= INLINE_FILTER[0]:
+            try:
+                return self._filtered(response, expression, Budget(INLINE_FILTER[1]), secrets)
+            except Exhausted:
+                pass  # more than a moment's work: start again in a worker thread
+        budget = Budget.for_response(size, anyio.from_thread.check_cancelled)
+        return await _in_worker(partial(self._filtered, response, expression, budget, secrets))
+
+    def _json(self, response: httpx.Response, secrets: Secrets) -> ToolResult:
+        """The result of a JSON response: checked, bounded, secrets masked."""
+        self._refuse_oversized(response)
+        data = self._parse(response)
+        content = response.content
+        if content.count(b"[") + content.count(b"{") > MAX_RESULT_DEPTH:  # else it cannot nest deeper
+            self._refuse_deep(data, response, "")
+        if self.validator is not None:
+            self._check(data, response)
+        text = self._text(data, response, "")
+        self._bound(len(text.encode()), text, response, "")
+        if secrets and secrets.in_json(text):
+            data = secrets.mask_json(data)
+            if self.validator is not None:
+                self._check(data, response)  # "***" may break a pattern or a format
+            text = self._text(data, response, "")
+        return ToolResult([types.TextContent(type="text", text=text)], data)
+
+    def _filtered(
+        self, response: httpx.Response, expression: Filter, budget: Budget, secrets: Secrets
+    ) -> ToolResult:
+        """The result of a JSON response reduced by ``expression`` within ``budget``: sized before
+        it is serialised, bounded, secrets masked."""
+        from mcpkit_openapi.filters import json_size
+
+        data = self._parse(response)
+        if self.validator is not None:
+            self._check(data, response)
+        data = expression.search(data, budget)
+        # A filter can describe far more than it builds (shared parts), so size it first. Without
+        # max_bytes, a filter's result may be as large as the response, or READ_LIMIT.
+        if self.max_bytes is not None:
+            limit = self.max_bytes
+            bound = f"more than the {limit:,} a result may carry (max_response_bytes)"
+        else:
+            limit = max(len(response.content), READ_LIMIT)
+            bound = f"more than {limit:,} bytes, the most a filter may make of it (its size, or 32 MB)"
+        if json_size(data, limit) is None:
+            raise ToolError(f"{self._describe(response)}: the filtered response is {bound}. {self.narrowing}")
+        self._refuse_deep(data, response, "filtered ")
+        text = self._text(data, response, "filtered ")
+        self._bound(len(text.encode()), text, response, "filtered ")
+        if secrets and secrets.in_json(text):
+            data = secrets.mask_json(data)
+            text = self._text(data, response, "filtered ")
+        return ToolResult([types.TextContent(type="text", text=text)], data)
+
+    def _refuse_oversized(self, response: httpx.Response) -> None:
+        """Refuse, unparsed, a JSON body too large for ``max_bytes`` however much of it is whitespace
+        or escapes (its compact text is at least :func:`least_json_size`)."""
+        content = response.content
+        limit = self.max_bytes
+        if limit is not None and len(content) > limit and least_json_size(content, limit) > limit:
+            self._bound(len(content), _excerpt(response), response, "")
+
+    def _refuse_deep(self, data: Any, response: httpx.Response, what: str) -> None:
+        """Refuse ``data`` nesting more than :data:`MAX_RESULT_DEPTH` levels."""
+        depth = nesting_depth(data)
+        if depth > MAX_RESULT_DEPTH:
+            raise ToolError(
+                f"{self._describe(response)}: the {what}response nests {depth} levels deep, more than "
+                f"the {MAX_RESULT_DEPTH} a result may"
+            )
+
+    def _text(self, data: Any, response: httpx.Response, what: str) -> str:
+        """``data`` as compact JSON text; NaN and infinities are refused."""
+        try:
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except ValueError:  # only a filter makes them: to_number('1e400'), sum([1e308, 1e308])
+            raise ToolError(
+                f"{self._describe(response)}: the {what}response has a number JSON cannot carry "
+                "(infinity or NaN)"
+            ) from None
 
     def _bound(self, size: int, text: str, response: httpx.Response, what: str) -> None:
         if self.max_bytes is None or size <= self.max_bytes:
             return
         excerpt = text[:EXCERPT_CHARS] + ("..." if len(text) > EXCERPT_CHARS else "")
         bound = f"more than the {self.max_bytes:,} a result may carry (max_response_bytes)"
+        start = f"Its start: {excerpt}" if excerpt else ""
         raise ToolError(
             f"{self._describe(response)}: the {what}response is {size:,} bytes, {bound}. "
-            f"{self.narrowing}Its start: {excerpt}"
+            f"{self.narrowing}{start}"
         )
 
-    def resource_value(self, response: httpx.Response, default_mime_type: str | None) -> ResourceContent:
-        """The resource content for ``response``; failures raise :class:`~mcpkit.ResourceError`."""
+    def resource_value(
+        self, response: httpx.Response, default_mime_type: str | None, secrets: Secrets
+    ) -> ResourceContent:
+        """The resource content for ``response``, ``secrets`` masked in text; failures raise
+        :class:`~mcpkit.ToolError`."""
         self.check_status(response)
         media_type = _media_type(response) or default_mime_type
         if media_type and (is_json(media_type) or media_type.startswith("text/")):
-            return ResourceContent(response.text, media_type)
+            return ResourceContent(secrets.mask(response.text), media_type)
         return ResourceContent(response.content, media_type)
 
     def check_status(self, response: httpx.Response) -> None:
@@ -162,44 +287,37 @@ class ResponseReader:
         reason = f" {response.reason_phrase}" if response.reason_phrase else ""
         return f"{self.operation.method} {response.request.url.path} returned {response.status_code}{reason}"
 
-    def _json(self, response: httpx.Response) -> Any:
+    def _parse(self, response: httpx.Response) -> Any:
+        """The JSON body as orjson reads it, as documents are read (integers exactly within 64 bits,
+        other numbers as doubles): never NaN, infinities or lone surrogates, at most 1,024 levels."""
         try:
             return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            pass  # orjson refuses integers past 64 bits, which the json module reads
-        try:
-            return json.loads(response.content)
-        except ValueError:
+        except orjson.JSONDecodeError as exc:
+            reason = next((why for start, why in _UNREADABLE.items() if str(exc).startswith(start)), None)
+            what = f"mcpkit cannot read as JSON ({reason})" if reason else "is not valid JSON"
             raise ToolError(
-                f"{self._describe(response)} with a body that is not valid JSON: {_excerpt(response)}"
+                f"{self._describe(response)} with a body that {what}: {_excerpt(response)}"
             ) from None
 
     def _check(self, data: Any, response: httpx.Response) -> None:
         assert self.validator is not None
-        if self.validator.is_valid(data):
-            return
-        from jsonschema.exceptions import best_match  # only for a response that does not match
+        try:
+            if self.validator.is_valid(data):
+                return
+            from jsonschema.exceptions import best_match  # only for a response that does not match
 
-        error = best_match(self.validator.iter_errors(data))
+            error = best_match(self.validator.iter_errors(data))
+        except RecursionError:  # a recursive schema followed down a deep response
+            raise ToolError(
+                f"{self._describe(response)}, but the response nests too deeply to check it against the "
+                "documented schema"
+            ) from None
         if error is not None:
             location = "/".join(str(p) for p in error.absolute_path) or "(root)"
             raise ToolError(
                 f"{self._describe(response)}, but the response does not match the documented schema "
                 f"(at {location}: {error.message[:300]}). Response: {_excerpt(response)}"
             )
-
-
-def compile_filter(expression: str) -> Filter:
-    """A compiled JMESPath ``expression``; an invalid one raises :class:`~mcpkit.ToolError`."""
-    import jmespath  # imported with the first filter: most servers have none
-
-    try:
-        return jmespath.compile(expression)
-    except jmespath.exceptions.JMESPathError as exc:
-        message = " ".join(str(exc).split())
-        raise ToolError(
-            f"response_filter {expression!r} is not a valid JMESPath expression: {message}"
-        ) from None
 
 
 def narrowing_hint(filter_argument: str | None, paging: list[str]) -> str:
@@ -210,6 +328,46 @@ def narrowing_hint(filter_argument: str | None, paging: list[str]) -> str:
     if paging:
         ways.append(f"ask for fewer items with {', '.join(paging)}")
     return ("To narrow it, " + " or ".join(ways) + ". ") if ways else ""
+
+
+_UNREADABLE = {
+    "depth limit exceeded": "nested more than 1,024 levels",
+    "number is infinity": "a number too large for a double",
+}
+"""orjson's refusals of valid JSON text, by the start of its message, and what to say instead."""
+
+WHITESPACE = (b" ", b"\n", b"\r", b"\t")
+SLICE = 1024 * 1024
+
+
+def least_json_size(content: bytes, limit: int) -> int:
+    """A lower bound of the size of ``content``'s compact JSON text: its bytes less its whitespace,
+    less 5 per backslash (an escape is 2 to 6 bytes for at least 1). Counted a slice at a time, and
+    only until it passes ``limit``."""
+    least = 0
+    for start in range(0, len(content), SLICE):
+        end = min(start + SLICE, len(content))
+        blank = sum(content.count(space, start, end) for space in WHITESPACE)
+        least += end - start - blank - 5 * content.count(b"\\", start, end)
+        if least > limit:
+            break
+    return least
+
+
+async def _in_worker(work: Callable[[], T]) -> T:
+    """``work()`` in a worker thread, :data:`HEAVY_AT_ONCE` at a time per event loop, the garbage
+    collector paused meanwhile (the work allocates much, and frees it all together)."""
+    try:
+        limiter = _HEAVY.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(HEAVY_AT_ONCE)
+        _HEAVY.set(limiter)
+
+    def paused() -> T:
+        with gc_paused():
+            return work()
+
+    return await anyio.to_thread.run_sync(paused, limiter=limiter)
 
 
 def _media_type(response: httpx.Response) -> str:
@@ -228,9 +386,9 @@ def _excerpt(response: httpx.Response) -> str:
     )
 
 
-def _content_block(response: httpx.Response, media_type: str) -> types.ContentBlock:
+def _content_block(response: httpx.Response, media_type: str, secrets: Secrets) -> types.ContentBlock:
     if media_type.startswith("text/") or media_type in ("application/xml", "application/javascript"):
-        return types.TextContent(type="text", text=response.text)
+        return types.TextContent(type="text", text=secrets.mask(response.text))
     data = base64.b64encode(response.content).decode("ascii")
     if media_type.startswith("image/"):
         return types.ImageContent(type="image", data=data, mime_type=media_type)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, TypeVar, get_args
@@ -20,7 +21,7 @@ from mcpkit.allocation import gc_paused
 from mcpkit.plugins import get_plugin_host
 from mcpkit.routing import RouteMapFn
 from mcpkit.sources import plan_routes
-from mcpkit_openapi.caller import Access
+from mcpkit_openapi.caller import DEFAULT_TIMEOUT, Access
 from mcpkit_openapi.components import Component, Shaping, build_component
 from mcpkit_openapi.credentials import Credentials, Security
 from mcpkit_openapi.errors import ConversionWarning, OpenAPIError
@@ -136,6 +137,11 @@ class ConversionOptions:
     max_response_bytes: int | Literal["settings"] | None = "settings"
 
     def __post_init__(self) -> None:
+        timeout = self.timeout
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf
+        ):
+            raise ValueError(f"timeout must be a positive number of seconds (or None), got {timeout!r}")
         policies = get_args(OutputSchemas)
         if self.output_schemas is not None and self.output_schemas not in policies:
             raise ValueError(
@@ -288,7 +294,7 @@ def _client(base_url: str, options: ConversionOptions) -> httpx.AsyncClient:
     kwargs = dict(options.httpx_client_kwargs or {})
     if "base_url" in kwargs:
         raise ValueError("httpx_client_kwargs cannot set base_url; use server_url= instead")
-    kwargs.setdefault("timeout", options.timeout or 30.0)
+    kwargs.setdefault("timeout", options.timeout or DEFAULT_TIMEOUT)
     try:
         return httpx.AsyncClient(base_url=base_url, **kwargs)
     except TypeError as exc:
