@@ -138,14 +138,6 @@ class PromptContext(BaseModel):
     context: str
 
 
-async def ask(ctx: Context, message: str, form: type[BaseModel]) -> ElicitationResult[Any]:
-    """``ctx.elicit``, an answer that does not fit the form being the tool's error (not a crash)."""
-    try:
-        return await ctx.elicit(message, form)
-    except ValueError as exc:
-        raise ToolError(f"the client's answer does not fit the form: {exc}") from None
-
-
 def described(result: ElicitationResult[Any], prefix: str) -> str:
     """An elicitation's outcome as the suites expect it: ``<prefix>: action=..., content={...}``."""
     content = result.data.model_dump(mode="json") if isinstance(result, AcceptedElicitation) else {}
@@ -271,23 +263,23 @@ def add_client_request_tools(mcp: MCPKit) -> None:
         message: Annotated[str, Field(description="The message to show the user")], ctx: Context
     ) -> str:
         """Tests server-initiated elicitation (user input request)."""
-        return described(await ask(ctx, message, Reply), "User response")
+        return described(await ctx.elicit(message, Reply), "User response")
 
     @mcp.tool
     async def test_streaming_elicitation(ctx: Context) -> str:
         """Asks the user a question (2026-07-28: through an input-required result)."""
-        return described(await ask(ctx, "Please answer", Reply), "User response")
+        return described(await ctx.elicit("Please answer", Reply), "User response")
 
     @mcp.tool
     async def test_elicitation_sep1034_defaults(ctx: Context) -> str:
         """Tests elicitation with default values per SEP-1034."""
-        result = await ask(ctx, "Please review and update the form fields with defaults", Profile)
+        result = await ctx.elicit("Please review and update the form fields with defaults", Profile)
         return described(result, "Elicitation completed")
 
     @mcp.tool
     async def test_elicitation_sep1330_enums(ctx: Context) -> str:
         """Tests elicitation with enum schema improvements per SEP-1330."""
-        result = await ask(ctx, "Please select options from the enum fields", Choices)
+        result = await ctx.elicit("Please select options from the enum fields", Choices)
         return described(result, "Elicitation completed")
 
 
@@ -310,7 +302,7 @@ def add_input_required_tools(mcp: MCPKit) -> None:
     @mcp.tool
     async def test_input_required_result_elicitation(ctx: Context) -> str:
         """Asks the user's name, then greets them."""
-        result = await ask(ctx, "What is your name?", Name)
+        result = await ctx.elicit("What is your name?", Name)
         return f"Hello, {result.data.name}!" if isinstance(result, AcceptedElicitation) else "No name given"
 
     @mcp.tool
@@ -321,20 +313,20 @@ def add_input_required_tools(mcp: MCPKit) -> None:
     @mcp.tool
     async def test_input_required_result_request_state(ctx: Context) -> str:
         """Asks for a confirmation; the answer comes back with the sealed request state."""
-        result = await ask(ctx, "Please confirm", Confirmation)
+        result = await ctx.elicit("Please confirm", Confirmation)
         return described(result, "state-ok")
 
     @mcp.tool
     async def test_input_required_result_multi_round(ctx: Context) -> str:
         """Asks two questions, one per round."""
-        name = await ask(ctx, "Step 1: What is your name?", Name)
-        color = await ask(ctx, "Step 2: What is your favorite color?", Color)
+        name = await ctx.elicit("Step 1: What is your name?", Name)
+        color = await ctx.elicit("Step 2: What is your favorite color?", Color)
         return f"{described(name, 'Step 1')}; {described(color, 'Step 2')}"
 
     @mcp.tool
     async def test_input_required_result_tampered_state(ctx: Context) -> str:
         """Asks for a confirmation; a tampered request state is refused by the server."""
-        return described(await ask(ctx, "Please confirm", Confirmation), "Confirmation")
+        return described(await ctx.elicit("Please confirm", Confirmation), "Confirmation")
 
     @mcp.tool
     async def test_input_required_result_capabilities(ctx: Context) -> str:
@@ -343,13 +335,13 @@ def add_input_required_tools(mcp: MCPKit) -> None:
         if capabilities is not None and capabilities.sampling is not None:
             return sampled_text(await ctx.sample("Say hello", max_tokens=20))
         if capabilities is not None and capabilities.elicitation is not None:
-            return described(await ask(ctx, "Say hello", Reply), "User response")
+            return described(await ctx.elicit("Say hello", Reply), "User response")
         return "The client can neither sample nor elicit"
 
     @mcp.prompt
     async def test_input_required_result_prompt(ctx: Context) -> str:
         """A prompt that asks the user what it should be about."""
-        result = await ask(ctx, "What context should the prompt use?", PromptContext)
+        result = await ctx.elicit("What context should the prompt use?", PromptContext)
         topic = result.data.context if isinstance(result, AcceptedElicitation) else "nothing in particular"
         return f"Write about: {topic}"
 

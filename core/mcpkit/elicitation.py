@@ -28,6 +28,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from mcpkit.exceptions import ToolError
+
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
 
@@ -100,15 +102,14 @@ class _Form:
     wrapped: bool
 
     def read(self, content: Mapping[str, Any] | None) -> Any:
-        """The answer as the type asked for; content that does not fit raises ``ValueError``."""
+        """The answer as the type asked for; content that does not fit raises
+        :class:`~mcpkit.ToolError` (a clean error result when the component does not catch it)."""
         if self.adapter is None:
             return None
         try:
             value = self.adapter.validate_python(dict(content or {}))
         except pydantic.ValidationError as exc:
-            raise ValueError(
-                f"the answer does not match the question's schema: {_first_error(exc)}"
-            ) from None
+            raise ToolError(f"the answer does not match the question's schema: {_first_error(exc)}") from None
         return value.value if self.wrapped else value
 
 
@@ -270,7 +271,7 @@ def require_sampling(sdk: ServerRequestContext[Any, Any], what: str) -> None:
 
 
 def elicit_result(form: _Form, result: types.ElicitResult) -> ElicitationResult[Any]:
-    """The typed outcome of an elicitation answer; content that does not fit raises ``ValueError``."""
+    """The typed outcome of an elicitation answer; content that does not fit raises ``ToolError``."""
     if result.action == "accept":
         return AcceptedElicitation(form.read(result.content))
     if result.action == "decline":
