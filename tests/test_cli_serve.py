@@ -290,12 +290,31 @@ async def test_serve_over_stdio(shop_dir):
         assert (await client.call_tool("whoami_whoami_get")).data["authorization"] == "Bearer h-2"
 
 
-async def test_serve_over_http(shop_dir):
+IGNORING_SIGINT = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])",
+]
+"""Starts a command with SIGINT ignored, as a shell starts a background job (``mcpkit serve ... &``)."""
+
+
+@pytest.mark.parametrize(
+    ("stop", "launcher", "code"),
+    [
+        (signal.SIGINT, [], EXIT_INTERRUPTED),  # docs/cli.md: 130, interrupted (Ctrl+C)
+        (signal.SIGINT, IGNORING_SIGINT, EXIT_INTERRUPTED),  # was 0: uvicorn re-raised an ignored SIGINT
+        (signal.SIGTERM, [], EXIT_OK),  # docs/cli.md: 0, stopped by SIGTERM (was killed by it: -15)
+    ],
+    ids=["ctrl-c", "ctrl-c-inherited-ignored", "sigterm"],
+)
+async def test_serve_over_http(shop_dir, stop, launcher, code):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [MCPKIT, "serve", "shop:app", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)]
-    async with await anyio.open_process(command, cwd=shop_dir, stderr=subprocess.PIPE) as process:
+    async with await anyio.open_process(
+        [*launcher, *command], cwd=shop_dir, stderr=subprocess.PIPE
+    ) as process:
         try:
             for _ in range(1000):  # until uvicorn listens (or the command failed)
                 try:
@@ -309,10 +328,11 @@ async def test_serve_over_http(shop_dir):
                 product = await client.call_tool("get_product", {"product_id": 3})
                 assert product.data == {"id": 3, "name": "product 3"}
         finally:
-            process.send_signal(signal.SIGINT)  # Ctrl+C
+            process.send_signal(stop)
             with anyio.fail_after(30):
                 err = b"".join([chunk async for chunk in process.stderr]).decode()
                 await process.wait()
     assert "mcpkit: serving 'Tiny shop' (5 tools, 0 resources, 0 resource templates) over http" in err
     assert "Traceback" not in err
-    assert process.returncode == EXIT_INTERRUPTED, err  # docs/cli.md: 130, interrupted (Ctrl+C)
+    assert "Application shutdown complete" in err  # a graceful stop in every case
+    assert process.returncode == code, err

@@ -56,6 +56,7 @@ DiscoveryMode = Literal["off", "search", "auto"]
 
 _APP_REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HTTP_TRANSPORTS = frozenset({"http", "sse"})
 _WARNINGS_SHOWN = 10
 _WHOLE_COLUMNS = frozenset({"Kind", "Name", "Method", "Plugin"})
 
@@ -118,6 +119,11 @@ def serve(
     transport: str = "stdio",
     host: str | None = None,
     port: int | None = None,
+    allowed_host: list[str] | None = None,
+    allowed_origin: list[str] | None = None,
+    path: str | None = None,
+    stateless: bool = False,
+    forward_header: list[str] | None = None,
     base_url: str | None = None,
     header: list[str] | None = None,
     auth: list[str] | None = None,
@@ -147,6 +153,21 @@ def serve(
         Address to bind (http, sse; default 127.0.0.1).
     port
         Port to bind (http, sse; default 8000).
+    allowed_host
+        A Host header clients may send (http, sse), as NAME or NAME:PORT (NAME:* for any port);
+        repeatable. Turns Host/Origin validation on (default: MCPKIT_ALLOWED_HOSTS, else the
+        loopback names when bound to a loopback address, else no validation).
+    allowed_origin
+        An Origin header browsers may send (http, sse), like https://app.example; repeatable
+        (default: MCPKIT_ALLOWED_ORIGINS, else http(s):// with each allowed host).
+    path
+        The endpoint's URL path (http, sse; default: MCPKIT_HTTP_PATH, else /mcp, /sse for sse).
+    stateless
+        Keep no sessions, so that any worker process can answer any request (http; default:
+        MCPKIT_STATELESS_HTTP).
+    forward_header
+        An incoming HTTP header that tools pass on to the API (http, sse); repeatable (default:
+        MCPKIT_FORWARD_HEADERS).
     base_url
         Where the API is (an OpenAPI document; default: the document's servers), or the URL a
         FastAPI app sees (default http://localhost).
@@ -180,9 +201,12 @@ def serve(
         off lists every tool; search lists only search_tools and call_tool; auto does so above
         40 tools (default: MCPKIT_DISCOVERY, else off).
     timeout
-        Seconds each request to the API may take (default 30).
+        Seconds a whole call to the API may take, from connecting to the last byte of the response
+        (default 30).
     """
     _check_names(transport=transport, route_mappers=route_mapper, name_strategy=name_strategy, parser=parser)
+    if stateless and transport != "http":
+        raise UsageError(f"--stateless applies to --transport http, not {transport}")
     headers = parse_headers(header or [])
     options = _conversion_options(
         resources, include_tags, exclude_tags, route_mapper, name_strategy, parser, output_schemas
@@ -194,6 +218,7 @@ def serve(
             response_filter=response_filter or None,
             discovery=discovery,
             timeout=timeout,
+            forward_headers=parse_header_names("--forward-header", forward_header or []) or None,
         )
     )
     if max_response_bytes is not None:
@@ -201,7 +226,15 @@ def serve(
     with _progress(f"Converting {source}"):
         server = _build_server(source, base_url, headers, options)
     _stderr().print(f"mcpkit: serving {_summary(server)} over {transport}", highlight=False, soft_wrap=True)
-    server.run(transport=transport, **_given(host=host, port=port))
+    serving = _serving_options(
+        transport,
+        server.settings,
+        allowed_hosts=allowed_host,
+        allowed_origins=allowed_origin,
+        path=path,
+        stateless=stateless,
+    )
+    server.run(transport=transport, **_given(host=host, port=port), **serving)
 
 
 def inspect_source(
@@ -286,6 +319,16 @@ def parse_headers(values: Sequence[str]) -> dict[str, str]:
     return headers
 
 
+def parse_header_names(option: str, values: Sequence[str]) -> list[str]:
+    """Header names given to ``option`` (repeatable or comma-separated); a malformed one is a
+    :class:`UsageError`."""
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    for name in names:
+        if not _HEADER_NAME.fullmatch(name):
+            raise UsageError(f"{option} takes header names like X-User-Token, not {name!r}")
+    return names
+
+
 def parse_auth(values: Sequence[str]) -> dict[str, Any]:
     """``--auth NAME=VALUE`` values by security scheme name. A VALUE starting with ``[`` or ``{`` is
     JSON (a basic pair, an OAuth2 mapping); anything else is the credential as it stands."""
@@ -361,6 +404,31 @@ def _conversion_options(
         name_strategy=name_strategy,
         parser=parser,
         output_schemas=output_schemas,
+    )
+
+
+def _serving_options(
+    transport: str,
+    settings: Settings,
+    *,
+    allowed_hosts: Sequence[str] | None,
+    allowed_origins: Sequence[str] | None,
+    path: str | None,
+    stateless: bool,
+) -> dict[str, Any]:
+    """The HTTP serving options given on the command line; over ``http`` and ``sse``, the settings
+    fill in those not given (``MCPKIT_ALLOWED_HOSTS``, ``MCPKIT_ALLOWED_ORIGINS``,
+    ``MCPKIT_HTTP_PATH``, ``MCPKIT_STATELESS_HTTP``)."""
+    if transport in _HTTP_TRANSPORTS:
+        allowed_hosts = allowed_hosts or settings.allowed_hosts
+        allowed_origins = allowed_origins or settings.allowed_origins
+        path = path or settings.http_path
+        stateless = stateless or (transport == "http" and settings.stateless_http)
+    return _given(
+        allowed_hosts=list(allowed_hosts) if allowed_hosts else None,
+        allowed_origins=list(allowed_origins) if allowed_origins else None,
+        path=path,
+        stateless=stateless or None,
     )
 
 

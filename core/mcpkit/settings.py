@@ -67,7 +67,31 @@ class Settings(BaseSettings):
     mask_error_details: bool = False
     """Hide the text of unexpected exceptions from clients (they are still logged)."""
 
-    @field_validator("disable_plugins", "load_plugins", "route_mappers", "forward_headers", mode="before")
+    stdio_max_line_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    """Bytes one message (a line) over stdio may take; a longer one ends the session with an error."""
+
+    allowed_hosts: _NameList = Field(default_factory=list)
+    """``mcpkit serve`` over HTTP/SSE: the Host headers accepted (Host/Origin validation on); none
+    given: the transport's default (loopback names on a loopback bind)."""
+
+    allowed_origins: _NameList = Field(default_factory=list)
+    """``mcpkit serve`` over HTTP/SSE: the Origin headers accepted; none given: from the hosts."""
+
+    http_path: str | None = None
+    """``mcpkit serve`` over HTTP/SSE: the endpoint's path (default ``/mcp``; ``/sse`` for SSE)."""
+
+    stateless_http: bool = False
+    """``mcpkit serve --transport http``: keep no sessions (any worker process can answer)."""
+
+    @field_validator(
+        "disable_plugins",
+        "load_plugins",
+        "route_mappers",
+        "forward_headers",
+        "allowed_hosts",
+        "allowed_origins",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

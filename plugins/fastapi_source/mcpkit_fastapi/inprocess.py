@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,17 @@ CLIENT_ADDRESS = ("127.0.0.1", 123)
 
 class AppLifespanError(MCPKitError, RuntimeError):
     """The app's lifespan failed to start or to shut down."""
+
+
+@dataclass(eq=False)
+class _Startup:
+    """An app's lifespan starting in-process; its tasks see it in :data:`_STARTUPS` until it is done."""
+
+    app: InProcessApp
+    done: bool = False
+
+
+_STARTUPS: ContextVar[tuple[_Startup, ...]] = ContextVar("mcpkit_fastapi_startups", default=())
 
 
 @dataclass(eq=False)
@@ -133,8 +145,13 @@ class InProcessApp:
         """
         failure: Exception | None = None
         protocol = _LifespanProtocol(self.app)
+        startup = _Startup(self)
         async with anyio.create_task_group() as lifespan_task:
-            lifespan_task.start_soon(protocol.serve)
+            token = _STARTUPS.set((*_STARTUPS.get(), startup))
+            try:
+                lifespan_task.start_soon(protocol.serve)  # its task copies the context: it sees startup
+            finally:
+                _STARTUPS.reset(token)
             started = False
             try:
                 await protocol.startup()
@@ -142,6 +159,7 @@ class InProcessApp:
             except Exception as exc:  # raised below, out of the task group's exception group
                 failure = exc
             finally:
+                startup.done = True
                 if not started:
                     protocol.abort()
             if started:
@@ -168,12 +186,18 @@ class InProcessApp:
         if failure is not None:
             raise failure
 
+    def starting_here(self) -> bool:
+        """Whether the caller runs inside this app's lifespan while :meth:`run` starts it: the app's
+        lifespan has come back to whatever called :meth:`run` (it serves the MCP server built from
+        it, with ``lifespan=mcp_app.lifespan``)."""
+        return any(startup.app is self and not startup.done for startup in _STARTUPS.get())
+
     def current_run(self) -> AppRun | None:
         """The run serving the current MCP request, else the latest run still active, else ``None``."""
         if not self._runs:
             return None
         request = current_request()
-        if request is not None:
+        if request is not None and request.sdk is not None:
             server_state = request.sdk.lifespan_context
             for run in self._runs:
                 if run.server_state is server_state:

@@ -158,10 +158,18 @@ def server_lifespan(served: InProcessApp, lifespan: Lifespan | None) -> Lifespan
 
     The server's lifespan state is the app's lifespan state merged with what ``lifespan`` yields (a
     mapping, or ``None``); the app's requests see the app's own state only.
+
+    When the app's own lifespan enters this one (the app serves the server's ``http_app()`` with
+    ``lifespan=mcp_app.lifespan``), the run that started the app in-process is already serving:
+    that inner run yields an empty state and runs neither the app nor ``lifespan`` again, instead of
+    starting the app again, and again, for ever.
     """
 
     @asynccontextmanager
     async def run(server: MCPKit) -> AsyncIterator[dict[str, Any]]:
+        if served.starting_here():
+            yield {}
+            return
         async with served.run() as app_run:
             state = app_run.server_state
             if lifespan is None:

@@ -6,7 +6,9 @@ import difflib
 import inspect
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+N = TypeVar("N", int, float)
 
 _PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 
@@ -15,6 +17,7 @@ _UVICORN_RESERVED = {
     "host": "pass host= to the transport",
     "port": "pass port= to the transport",
     "log_level": "pass log_level= to the transport",
+    "http": "the transport serves its own h11 protocol, which enforces header_timeout and max_connections",
     "workers": (
         "several workers need an import string: serve app = mcp.http_app(stateless=True) with "
         "`uvicorn module:app --workers N`"
@@ -33,6 +36,18 @@ def check_path(option: str, path: object) -> str:
             f"{option} must be a plain URL path without '//', parameters, query or fragment, got {path!r}"
         )
     return path
+
+
+def check_limit(option: str, value: object, kind: type[N]) -> N | None:
+    """``value`` if it is a positive number of ``kind`` (a float may be given as an int), or ``None``
+    (no limit); a clear error otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
+        raise TypeError(f"{option} must be a positive {kind.__name__} or None (no limit), got {value!r}")
+    if not value > 0:
+        raise ValueError(f"{option} must be positive (None for no limit), got {value!r}")
+    return kind(value)
 
 
 def check_uvicorn_config(config: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -39,7 +39,8 @@ def transport_security(
     if dns_rebinding_protection is None and hosts is None and origins is None and host not in LOOPBACK_HOSTS:
         logger.warning(
             "Host/Origin validation is off for the MCP endpoint bound to %s; pass allowed_hosts=[...] "
-            "(the names clients use to reach it) to protect it against DNS rebinding",
+            "(mcpkit serve: --allowed-host NAME, or MCPKIT_ALLOWED_HOSTS), the names clients use to "
+            "reach it, to protect it against DNS rebinding",
             host,
         )
         return TransportSecuritySettings(enable_dns_rebinding_protection=False)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
+from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
@@ -19,13 +21,22 @@ from starlette.types import ASGIApp
 from mcpkit.transports import ASGITransport
 from mcpkit_http.app import Endpoint, MCPApp
 from mcpkit_http.auth import require_bearer_token
-from mcpkit_http.options import check_path, check_uvicorn_config, reject_unknown
+from mcpkit_http.connections import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    ConnectionLimits,
+    connection_cap,
+)
+from mcpkit_http.options import check_limit, check_path, check_uvicorn_config, reject_unknown
 from mcpkit_http.security import transport_security
 from mcpkit_http.sse import SSEEndpoint
 from mcpkit_http.streamable import StreamableHTTPEndpoint
 
 if TYPE_CHECKING:
     from mcpkit import MCPKit
+
+_UVICORN_BACKLOG = 2048
+"""uvicorn's own default accept backlog."""
 
 
 class UvicornTransport(ASGITransport):
@@ -45,6 +56,8 @@ class UvicornTransport(ASGITransport):
         port: int = 8000,
         log_level: str = "info",
         uvicorn_config: Mapping[str, Any] | None = None,
+        header_timeout: float | None = DEFAULT_HEADER_TIMEOUT,
+        max_connections: int | None = DEFAULT_MAX_CONNECTIONS,
         allowed_hosts: Sequence[str] | None = None,
         allowed_origins: Sequence[str] | None = None,
         dns_rebinding_protection: bool | None = None,
@@ -67,6 +80,8 @@ class UvicornTransport(ASGITransport):
         self.port = port
         self.log_level = log_level
         self.uvicorn_config = check_uvicorn_config(uvicorn_config)
+        self.header_timeout = check_limit("header_timeout", header_timeout, float)
+        self.max_connections = check_limit("max_connections", max_connections, int)
         self.security = transport_security(
             host=host,
             allowed_hosts=allowed_hosts,
@@ -96,17 +111,32 @@ class UvicornTransport(ASGITransport):
             debug=self.debug,
         )
 
-    async def serve(self, server: MCPKit) -> None:
-        """Serve with uvicorn until it is stopped (Ctrl+C, SIGTERM) or this call is cancelled; either
-        way uvicorn shuts down gracefully: the lifespan exits and the port is released."""
-        config = uvicorn.Config(
+    def _uvicorn_config(self, server: MCPKit) -> uvicorn.Config:
+        """uvicorn's configuration: these options, the connection limits, then ``uvicorn_config``.
+
+        The accept backlog defaults to a quarter of the connection cap, so that bursts of accepted
+        connections cannot take the process past its file limit before the cap sheds them.
+        """
+        cap = connection_cap(self.max_connections)
+        limits = ConnectionLimits(header_timeout=self.header_timeout, max_connections=cap)
+        defaults: dict[str, Any] = {"lifespan": "on"}
+        if cap is not None:
+            defaults["backlog"] = max(1, min(_UVICORN_BACKLOG, cap // 4))
+        return uvicorn.Config(
             self.app(server),
             host=self.host,
             port=self.port,
             log_level=self.log_level,
-            **{"lifespan": "on", **self.uvicorn_config},
+            http=limits.protocol_class(),
+            **{**defaults, **self.uvicorn_config},
         )
-        uvicorn_server = uvicorn.Server(config)
+
+    async def serve(self, server: MCPKit) -> None:
+        """Serve with uvicorn until it is stopped or this call is cancelled; either way uvicorn shuts
+        down gracefully: the lifespan exits and the port is released. Stopped by Ctrl+C (SIGINT),
+        this raises ``KeyboardInterrupt`` then; by SIGTERM or a cancellation, it returns."""
+        config = self._uvicorn_config(server)
+        uvicorn_server = _UvicornServer(config)
         stopped = anyio.Event()
 
         async def run() -> None:
@@ -124,6 +154,29 @@ class UvicornTransport(ASGITransport):
                 uvicorn_server.should_exit = True
                 with anyio.CancelScope(shield=True):
                     await stopped.wait()
+        if signal.SIGINT in uvicorn_server.stopped_by:
+            raise KeyboardInterrupt
+
+
+class _UvicornServer(uvicorn.Server):
+    """uvicorn's server, except that a signal that stopped it is not raised again afterwards.
+
+    uvicorn raises it again with the handler the process had before serving: Ctrl+C then exited 0
+    when SIGINT was inherited ignored (a background job of a shell), and SIGTERM killed the process
+    after its graceful shutdown. The transport decides instead, from :attr:`stopped_by`.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.stopped_by: list[int] = []
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Ask the server to exit, or to exit without waiting when Ctrl+C comes twice (as uvicorn)."""
+        self.stopped_by.append(sig)
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
 
 
 class HTTPTransport(UvicornTransport):
