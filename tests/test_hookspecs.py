@@ -25,6 +25,7 @@ def test_there_are_hooks_for_every_extension_point():
         "mcpkit_register_transports",
         "mcpkit_register_openapi_parsers",
         "mcpkit_register_search_strategies",
+        "mcpkit_handle_request",
     }
 
 
@@ -46,8 +47,9 @@ def test_docs_describe_no_hook_that_does_not_exist():
     assert documented == {name for name, _ in HOOKS}
 
 
-def test_every_hook_feeds_exactly_one_registry():
-    assert sorted(kind.hook for kind in KINDS) == sorted(name for name, _ in HOOKS)
+def test_every_register_hook_feeds_exactly_one_registry():
+    register_hooks = sorted(name for name, _ in HOOKS if name.startswith("mcpkit_register_"))
+    assert sorted(kind.hook for kind in KINDS) == register_hooks
     host = PluginHost(load_entry_points=False)
     for kind in KINDS:
         assert host.registry(kind).names() == []

@@ -4,8 +4,11 @@ A plugin is a module (or object) found through an entry point in group ``mcpkit`
 of these hooks, marked with :data:`mcpkit.hookimpl`. Each hook receives a ``register`` callback:
 call ``register(name, value)`` once per thing the plugin supplies. The host validates each value,
 refuses duplicate names, and records which plugin supplied what (``mcpkit plugins`` shows it).
-Names are lowercase (``[a-z][a-z0-9_.-]*``). None of these hooks is first-result: every
+Names are lowercase (``[a-z][a-z0-9_.-]*``). None of the ``register`` hooks is first-result: every
 implementation is called.
+
+One hook is different: ``mcpkit_handle_request`` is MCP middleware, implemented as a pluggy
+*wrapper* around the request each server handles (:mod:`mcpkit.middleware`).
 
 If a hook implementation raises, the error is logged, reported by the plugin host, and the other
 plugins' registrations still apply. Registrations made before the error are kept.
@@ -13,11 +16,14 @@ plugins' registrations still apply. Registrations made before the error are kept
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from mcpkit.middleware import Request
     from mcpkit.naming import NameStrategy
     from mcpkit.registry import Register
     from mcpkit.routing import RouteMapper
@@ -90,3 +96,18 @@ def mcpkit_register_search_strategies(register: Register[SearchStrategy]) -> Non
     on the first search and rebuilt only after the tools change. The strategy in use is chosen by name
     with ``MCPKIT_SEARCH_STRATEGY`` (default: ``bm25``, the kernel's own).
     """
+
+
+@hookspec(firstresult=True)
+def mcpkit_handle_request(request: Request) -> Awaitable[Any]:
+    """Handle one request of a server (``tools/call``, ``tools/list``, ``resources/read``, ...):
+    MCP middleware. First-result: the kernel's own implementation answers, returning an awaitable of
+    the result (the protocol's JSON); it is not a ``register`` hook.
+
+    Implement it as a wrapper (``@hookimpl(wrapper=True)``): the ``yield`` gives the awaitable of
+    the rest of the chain, and the wrapper returns an awaitable of its own, around it. Subclass
+    :class:`mcpkit.middleware.Middleware` instead to write ``async def on_call_tool(request,
+    call_next)``. A plugin's implementation wraps every server of the process, around the
+    middleware each server is given (``MCPKit(middleware=[...])``).
+    """
+    raise NotImplementedError  # a specification: never called itself

@@ -220,6 +220,10 @@ class PluginHost:
             infos.append(PluginInfo(name, distribution, version, hooks))
         return infos
 
+    def request_middleware(self) -> list[object]:
+        """The plugins implementing ``mcpkit_handle_request`` (MCP middleware), in load order."""
+        return [impl.plugin for impl in self._pm.hook.mcpkit_handle_request.get_hookimpls()]
+
     # Registries
 
     def registry(self, kind: Kind[T]) -> Registry[T]:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import replace
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, TypeVar, overload
 
@@ -19,7 +20,9 @@ from mcp.server.models import InitializationOptions
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from mcp.server.subscriptions import SubscriptionBus
 from mcp.shared.exceptions import MCPError
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS, SERVER_INFO_META_KEY, methods
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mcpkit.allocation import gc_paused
 from mcpkit.completions import complete, reference_of
@@ -29,6 +32,7 @@ from mcpkit.discovery import Discovery, DiscoveryMode
 from mcpkit.elicitation import InputRequired, MissingCapabilityError
 from mcpkit.exceptions import ResourceError, ToolError
 from mcpkit.functions import AnyFunction, resource_from_function, tool_from_function
+from mcpkit.middleware import HANDLED_METHODS, MiddlewareChain, Request
 from mcpkit.naming import is_valid_name
 from mcpkit.notifications import ListKind, Notifier
 from mcpkit.plugins import get_plugin_host
@@ -100,6 +104,7 @@ class MCPKit:
         forward_headers: Iterable[str] | None = None,
         discovery: DiscoveryMode | None = None,
         pinned_tools: Iterable[str] = (),
+        middleware: Iterable[object] = (),
         subscription_bus: SubscriptionBus | None = None,
         request_state_security: RequestStateSecurity | None = None,
         settings: Settings | None = None,
@@ -146,12 +151,15 @@ class MCPKit:
             on_completion=self._on_complete,
         )
         self._server.add_request_handler("tools/list", types.PaginatedRequestParams, self._on_list_tools)
-        self._server.middleware.append(self._serve_cached_tool_listing)
+        self.middleware = MiddlewareChain(middleware)
+        """The MCP middleware around this server's requests (:mod:`mcpkit.middleware`)."""
         self._server.middleware.append(
             RequestStateBoundary(
                 request_state_security or RequestStateSecurity.ephemeral(), default_audience=name
             )
         )
+        self._server.middleware.append(self._serve_request)
+        self._server.middleware.append(self._serve_cached_tool_listing)
         self.notifier.install(self._server)
 
     def _lifespan_for(
@@ -644,6 +652,46 @@ class MCPKit:
             self._tool_listing = {**envelope, "tools": [tool.to_wire() for tool in self._listed_tools()]}
         return self._tool_listing
 
+    async def _serve_request(self, ctx: Any, call_next: CallNext) -> HandlerResult:
+        """SDK middleware: the request's :class:`~mcpkit.Context` for everything that serves it, and
+        the MCP middleware (:mod:`mcpkit.middleware`) around the server's own requests."""
+        if ctx.request_id is None or ctx.method == "initialize":
+            return await call_next(ctx)
+        with serving(self, ctx) as context:
+            if not self.middleware.active or ctx.method not in HANDLED_METHODS:
+                return await call_next(ctx)
+
+            answered = False
+
+            async def answer(request: Request) -> HandlerResult:
+                nonlocal answered
+                answered = True
+                return await call_next(replace(ctx, method=request.method, params=request.params))
+
+            result = await self.middleware(Request(ctx.method, dict(ctx.params or {}), context, answer))
+            return result if answered else self._shaped(ctx, result)
+
+    def _shaped(self, ctx: Any, result: Any) -> dict[str, Any]:
+        """A result a middleware made itself, in the wire form the server's own would have: checked
+        against the protocol version's schema, stamped as the SDK stamps results."""
+        what = f"a middleware answered {ctx.method} with"
+        if not isinstance(result, (BaseModel, Mapping)):
+            raise MCPError(code=INTERNAL_ERROR, message=f"{what} {type(result).__name__}")
+        try:
+            model = (
+                result if isinstance(result, BaseModel) else _result_model(ctx.method).validate_python(result)
+            )
+            data = model.model_dump(by_alias=True, mode="json", exclude_none=True)
+            shaped = methods.serialize_server_result(ctx.method, ctx.protocol_version, data)
+        except ValidationError as exc:
+            logger.error("%s an invalid result: %s", what, exc)
+            raise MCPError(code=INTERNAL_ERROR, message=f"{what} an invalid result") from None
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            shaped.setdefault("resultType", "complete")
+            stamp = self._server.server_info_stamp
+            shaped["_meta"] = {**(shaped.get("_meta") or {}), SERVER_INFO_META_KEY: stamp}
+        return shaped
+
     async def _serve_cached_tool_listing(self, ctx: Any, call_next: CallNext) -> HandlerResult:
         """Middleware: the SDK validates and serialises every result it sends, which for a large
         listing costs more than building it; the serialised listing is kept per protocol version
@@ -670,11 +718,10 @@ class MCPKit:
     async def _on_call_tool(
         self, ctx: Any, params: types.CallToolRequestParams
     ) -> types.CallToolResult | types.InputRequiredResult:
-        with serving(self, ctx):
-            try:
-                return await self.call_tool(params.name, params.arguments)
-            except InputRequired as asked:
-                return asked.result
+        try:
+            return await self.call_tool(params.name, params.arguments)
+        except InputRequired as asked:
+            return asked.result
 
     async def _on_list_resources(
         self, ctx: Any, params: types.PaginatedRequestParams | None
@@ -705,11 +752,10 @@ class MCPKit:
     async def _on_read_resource(
         self, ctx: Any, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult | types.InputRequiredResult:
-        with serving(self, ctx):
-            try:
-                return types.ReadResourceResult(contents=await self.read_resource(str(params.uri)))
-            except InputRequired as asked:
-                return asked.result
+        try:
+            return types.ReadResourceResult(contents=await self.read_resource(str(params.uri)))
+        except InputRequired as asked:
+            return asked.result
 
     async def _on_list_prompts(
         self, ctx: Any, params: types.PaginatedRequestParams | None
@@ -728,11 +774,10 @@ class MCPKit:
     async def _on_get_prompt(
         self, ctx: Any, params: types.GetPromptRequestParams
     ) -> types.GetPromptResult | types.InputRequiredResult:
-        with serving(self, ctx):
-            try:
-                return await self.get_prompt(params.name, params.arguments)
-            except InputRequired as asked:
-                return asked.result
+        try:
+            return await self.get_prompt(params.name, params.arguments)
+        except InputRequired as asked:
+            return asked.result
 
     async def _on_complete(self, ctx: Any, params: types.CompleteRequestParams) -> types.CompleteResult:
         kind, key = reference_of(params)
@@ -789,3 +834,10 @@ def _hidden_by_scopes(components: Mapping[str, Component]) -> set[str]:
     return {
         key for key, component in components.items() if component.scopes and missing_scopes(component.scopes)
     }
+
+
+@lru_cache(maxsize=16)
+def _result_model(method: str) -> TypeAdapter[Any]:
+    """The protocol's result type of ``method`` (for results a middleware makes)."""
+    result_type: Any = methods.MONOLITH_RESULTS[method]
+    return TypeAdapter(result_type)
