@@ -64,14 +64,17 @@ LOG_LEVEL_KEY = "mcpkit.log_level"
 class Context:
     """The request being served, for the component serving it (see the module docstring)."""
 
-    __slots__ = ("_asking", "sdk", "server")
+    __slots__ = ("_asking", "_lifespan_state", "sdk", "server")
 
-    def __init__(self, server: MCPKit, sdk: ServerRequestContext[Any, Any] | None) -> None:
+    def __init__(
+        self, server: MCPKit, sdk: ServerRequestContext[Any, Any] | None, lifespan_state: Any = None
+    ) -> None:
         self.server = server
         """The :class:`~mcpkit.MCPKit` serving the request."""
         self.sdk = sdk
         """The SDK's context of the request (``None`` outside one), for what this class does not wrap."""
         self._asking: Asking | None = None
+        self._lifespan_state = lifespan_state
 
     def __repr__(self) -> str:
         method = self.sdk.method if self.sdk is not None else "no request"
@@ -118,7 +121,9 @@ class Context:
     @property
     def lifespan_context(self) -> Any:
         """What the server's lifespan yielded (``MCPKit(lifespan=...)``; the app's state for
-        ``from_fastapi``)."""
+        ``from_fastapi``; a mounted server's own, for its components)."""
+        if self._lifespan_state is not None:
+            return self._lifespan_state
         return None if self.sdk is None else self.sdk.lifespan_context
 
     @property
@@ -316,10 +321,12 @@ def forwarded_headers() -> dict[str, str]:
 
 
 @contextmanager
-def serving(server: MCPKit, sdk: ServerRequestContext[Any, Any] | None) -> Iterator[Context]:
+def serving(
+    server: MCPKit, sdk: ServerRequestContext[Any, Any] | None, lifespan_state: Any = None
+) -> Iterator[Context]:
     """Make a new :class:`Context` for ``sdk`` the current request for the duration of the block
-    (``None``: a component called outside a request)."""
-    context = Context(server, sdk)
+    (``None``: a component called outside a request; ``lifespan_state``: a mounted server's own)."""
+    context = Context(server, sdk, lifespan_state)
     token = _current.set(context)
     try:
         yield context

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import replace
 from functools import lru_cache
 from types import MappingProxyType
@@ -27,6 +28,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from mcpkit.allocation import gc_paused
 from mcpkit.completions import complete, reference_of
 from mcpkit.components import Completer, Resource, ResourceTemplate, Tool, error_result, resource_contents
+from mcpkit.composition import Catalog, Mount, check_prefix, prefixed_uri, unprefixed_uri
 from mcpkit.context import current_context, serving
 from mcpkit.discovery import Discovery, DiscoveryMode
 from mcpkit.elicitation import InputRequired, MissingCapabilityError
@@ -119,7 +121,10 @@ class MCPKit:
         self._templates: dict[str, ResourceTemplate] = {}
         self._prompts: dict[str, Prompt] = {}
         self._visibility = Visibility()
-        self._enabled_tools: dict[str, Tool] | None = None
+        self._mounts: list[Mount] = []
+        self._mount_states: dict[int, Any] = {}
+        self._parents: weakref.WeakSet[MCPKit] = weakref.WeakSet()
+        self._catalog: Catalog | None = None
         self._tool_listing: dict[str, Any] | None = None
         self._wire_listings: dict[str, dict[str, Any]] = {}
         self._resource_listing: types.ListResourcesResult | None = None
@@ -167,7 +172,11 @@ class MCPKit:
     ) -> Callable[[Server[Any]], AbstractAsyncContextManager[Any]]:
         @asynccontextmanager
         async def run(_: Server[Any]) -> AsyncIterator[Any]:
-            async with self.notifier.delivering():
+            async with self.notifier.delivering(), AsyncExitStack() as mounted:
+                for mount in self._mounts:
+                    child = mount.server.lowlevel_server
+                    state = await mounted.enter_async_context(child.lifespan(child))
+                    self._mount_states[id(mount)] = state
                 if lifespan is None:
                     yield {}
                     return
@@ -321,23 +330,29 @@ class MCPKit:
         if method == "tools/call":
             component = self.enabled_tools.get(str(params.get("name")))
         elif method == "prompts/get":
-            component = self._prompts.get(str(params.get("name")))
+            component = self.catalog().prompts.get(str(params.get("name")))
         elif method == "resources/read":
             uri = str(params.get("uri"))
-            component = self._resources.get(uri) or next(
-                (t for t in self._templates.values() if t.match(uri) is not None), None
+            catalog = self.catalog()
+            component = catalog.resources.get(uri) or next(
+                (t for t in catalog.templates.values() if t.match(uri) is not None), None
             )
         return component.scopes if component is not None else frozenset()
 
     def notify_resource_updated(self, uri: str) -> None:
         """Tell the clients subscribed to ``uri`` that the resource changed (see
-        :mod:`mcpkit.notifications`); does nothing when not serving."""
+        :mod:`mcpkit.notifications`), and those of servers this one is mounted in, under their URI;
+        does nothing when not serving."""
         self.notifier.resource_updated(uri)
+        for parent in list(self._parents):
+            for mount in parent._mounts:
+                if mount.server is self:
+                    parent.notify_resource_updated(prefixed_uri(mount.prefix, uri))
 
     def _changed(self, *kinds: ListKind) -> None:
-        """Forget the listings of ``kinds`` and tell the clients."""
+        """Forget the listings of ``kinds`` and tell the clients (and those of parent servers)."""
+        self._catalog = None
         if "tools" in kinds:
-            self._enabled_tools = None
             self._tool_listing = None
             self._wire_listings.clear()
             self.discovery.invalidate()
@@ -347,6 +362,107 @@ class MCPKit:
         if "prompts" in kinds:
             self._prompt_listing = None
         self.notifier.lists_changed(*kinds)
+        for parent in list(self._parents):
+            parent._changed(*kinds)
+
+    # Composition
+
+    def mount(self, server: MCPKit, prefix: str | None = None) -> None:
+        """Serve ``server``'s components too, live, under ``prefix`` (see :mod:`mcpkit.composition`);
+        a name or URI that would clash is refused with ``ValueError``."""
+        check_prefix(prefix)
+        if server is self or server in self._ancestors():
+            raise ValueError(f"mounting {server.name!r} into {self.name!r} would make a cycle")
+        mount = Mount(server, prefix)
+        self.catalog().add_mounted(mount, server.catalog(), strict=True)  # refuses clashes now
+        self._mounts.append(mount)
+        server._parents.add(self)
+        self._changed("tools", "resources", "prompts")
+
+    def import_server(self, server: MCPKit, prefix: str | None = None) -> None:
+        """Copy ``server``'s enabled components once, under ``prefix`` (a clash is refused with
+        ``ValueError``); later changes of ``server`` do not show, and its lifespan and middleware do
+        not come along."""
+        check_prefix(prefix)
+        imported = Catalog()
+        imported.add_mounted(Mount(server, prefix), server.catalog(), strict=True)
+        served = self.catalog()
+        for kind in ("tools", "resources", "templates", "prompts"):
+            clash = sorted(getattr(imported, kind).keys() & getattr(served, kind).keys())
+            if clash:
+                raise ValueError(f"importing {server.name!r}: {kind} {', '.join(clash)} are served already")
+        for tool in imported.tools.values():
+            self.add_tool(tool)
+        for resource in imported.resources.values():
+            self.add_resource(resource)
+        for template in imported.templates.values():
+            self.add_resource_template(template)
+        for prompt in imported.prompts.values():
+            self.add_prompt(prompt)
+
+    def _ancestors(self) -> set[MCPKit]:
+        found: set[MCPKit] = set()
+        pending = list(self._parents)
+        while pending:
+            parent = pending.pop()
+            if parent not in found:
+                found.add(parent)
+                pending.extend(parent._parents)
+        return found
+
+    def catalog(self) -> Catalog:
+        """What this server serves now: its enabled components and those of mounted servers, under
+        their served names and URIs (:mod:`mcpkit.composition`)."""
+        if self._catalog is None:
+            catalog = Catalog(
+                tools={name: tool for name, tool in self._tools.items() if self.is_enabled(tool)},
+                resources={uri: r for uri, r in self._resources.items() if self.is_enabled(r)},
+                templates={uri: t for uri, t in self._templates.items() if self.is_enabled(t)},
+                prompts={name: p for name, p in self._prompts.items() if self.is_enabled(p)},
+            )
+            for mount in self._mounts:
+                catalog.add_mounted(mount, mount.server.catalog(), strict=False)
+            if self._visibility:  # this server's rules apply to mounted components too
+                for kind, key in list(catalog.origins):
+                    served: dict[str, Any] = getattr(catalog, f"{kind}s")
+                    if not self.is_enabled(served[key]):
+                        del served[key]
+                        del catalog.origins[(kind, key)]
+            self._catalog = catalog
+        return self._catalog
+
+    async def _pass_on(self, mount: Mount, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A request for a mounted component (``params`` in the mounted server's names), handled by
+        the mounted server, its middleware included, with a Context of its own."""
+        child = mount.server
+        parent = current_context()
+        sdk = parent.sdk if parent is not None else None
+        with serving(child, sdk, self._mount_states.get(id(mount))) as context:
+            result: dict[str, Any] = await child.middleware(Request(method, params, context, child._answer))
+            return result
+
+    async def _read_mounted(
+        self, mount: Mount, uri: str
+    ) -> list[types.TextResourceContents | types.BlobResourceContents]:
+        """The contents of a mounted server's resource, under this server's URI."""
+        child_uri = unprefixed_uri(mount.prefix, uri)
+        assert child_uri is not None  # the catalog served it under the prefix
+        result = types.ReadResourceResult.model_validate(
+            await self._pass_on(mount, "resources/read", {"uri": child_uri})
+        )
+        return [item.model_copy(update={"uri": uri}) for item in result.contents]
+
+    async def _answer(self, request: Request) -> dict[str, Any]:
+        """The server's own answer to a request a parent passed on, as the protocol's JSON."""
+        params = request.params
+        result: BaseModel
+        if request.method == "tools/call":
+            result = await self.call_tool(params["name"], params.get("arguments"))
+        elif request.method == "resources/read":
+            result = types.ReadResourceResult(contents=await self.read_resource(params["uri"]))
+        else:
+            result = await self.get_prompt(params["name"], params.get("arguments"))
+        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     @property
     def tools(self) -> Mapping[str, Tool]:
@@ -355,10 +471,8 @@ class MCPKit:
 
     @property
     def enabled_tools(self) -> Mapping[str, Tool]:
-        """The enabled tools, by name: those clients see and may call."""
-        if self._enabled_tools is None:
-            self._enabled_tools = {name: tool for name, tool in self._tools.items() if self.is_enabled(tool)}
-        return self._enabled_tools
+        """The enabled tools, by name, mounted servers' included: those clients see and may call."""
+        return self.catalog().tools
 
     @property
     def resources(self) -> Mapping[str, Resource]:
@@ -538,6 +652,10 @@ class MCPKit:
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise MCPError(code=INVALID_PARAMS, message=f"unknown tool {name!r}{hint}")
         check_scopes(f"tool {name!r}", tool.scopes)
+        origin = self.catalog().origins.get(("tool", name))
+        if origin is not None:
+            params = {"name": origin[1], "arguments": dict(arguments or {})}
+            return types.CallToolResult.model_validate(await self._pass_on(origin[0], "tools/call", params))
         args = dict(arguments or {})
         try:
             problems = argument_errors(tool.validator, args)
@@ -567,16 +685,21 @@ class MCPKit:
 
         A URI no enabled resource serves is a protocol error (``-32602``, the URI in its ``data``).
         """
-        resource = self._resources.get(uri)
+        catalog = self.catalog()
+        resource = catalog.resources.get(uri)
         try:
             with self._in_context():
-                if resource is not None and self.is_enabled(resource):
+                if resource is not None:
                     check_scopes(f"resource {uri!r}", resource.scopes)
+                    if ("resource", uri) in catalog.origins:
+                        return await self._read_mounted(catalog.origins[("resource", uri)][0], uri)
                     return resource_contents(uri, await resource.read(), resource.mime_type)
-                for template in self._templates.values():
+                for key, template in catalog.templates.items():
                     variables = template.match(uri)
-                    if variables is not None and self.is_enabled(template):
+                    if variables is not None:
                         check_scopes(f"resource {uri!r}", template.scopes)
+                        if ("template", key) in catalog.origins:
+                            return await self._read_mounted(catalog.origins[("template", key)][0], uri)
                         return resource_contents(uri, await template.read(variables), template.mime_type)
         except ResourceError as exc:
             raise MCPError(code=INTERNAL_ERROR, message=str(exc)) from exc
@@ -595,13 +718,17 @@ class MCPKit:
     ) -> types.GetPromptResult:
         """The messages of the prompt ``name`` for ``arguments``; an unknown prompt, missing or
         invalid arguments are protocol errors (``-32602``), a failing prompt ``-32603``."""
-        prompt = self._prompts.get(name)
-        if prompt is None or not self.is_enabled(prompt):
-            enabled = [n for n, p in self._prompts.items() if self.is_enabled(p)]
-            close = difflib.get_close_matches(name, enabled, n=3)
+        catalog = self.catalog()
+        prompt = catalog.prompts.get(name)
+        if prompt is None:
+            close = difflib.get_close_matches(name, catalog.prompts, n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise MCPError(code=INVALID_PARAMS, message=f"unknown prompt {name!r}{hint}")
         check_scopes(f"prompt {name!r}", prompt.scopes)
+        origin = catalog.origins.get(("prompt", name))
+        if origin is not None:
+            params = {"name": origin[1], "arguments": dict(arguments or {})}
+            return types.GetPromptResult.model_validate(await self._pass_on(origin[0], "prompts/get", params))
         try:
             with self._in_context():
                 return await prompt.render(arguments)
@@ -728,9 +855,9 @@ class MCPKit:
     ) -> types.ListResourcesResult:
         if self._resource_listing is None:
             self._resource_listing = types.ListResourcesResult(
-                resources=[r.to_mcp() for r in self._resources.values() if self.is_enabled(r)]
+                resources=[r.to_mcp() for r in self.catalog().resources.values()]
             )
-        hidden = _hidden_by_scopes({r.uri: r for r in self._resources.values()})
+        hidden = _hidden_by_scopes(self.catalog().resources)
         if hidden:
             listed = [r for r in self._resource_listing.resources if r.uri not in hidden]
             return types.ListResourcesResult(resources=listed)
@@ -741,9 +868,9 @@ class MCPKit:
     ) -> types.ListResourceTemplatesResult:
         if self._template_listing is None:
             self._template_listing = types.ListResourceTemplatesResult(
-                resource_templates=[t.to_mcp() for t in self._templates.values() if self.is_enabled(t)]
+                resource_templates=[t.to_mcp() for t in self.catalog().templates.values()]
             )
-        hidden = _hidden_by_scopes(self._templates)
+        hidden = _hidden_by_scopes(self.catalog().templates)
         if hidden:
             listed = [t for t in self._template_listing.resource_templates if t.uri_template not in hidden]
             return types.ListResourceTemplatesResult(resource_templates=listed)
@@ -762,12 +889,12 @@ class MCPKit:
     ) -> types.ListPromptsResult:
         if self._prompt_listing is None:
             self._prompt_listing = types.ListPromptsResult(
-                prompts=[p.to_mcp() for p in self._prompts.values() if self.is_enabled(p)]
+                prompts=[p.to_mcp() for p in self.catalog().prompts.values()]
             )
-        scoped = [p.name for p in self._prompts.values() if p.scopes and missing_scopes(p.scopes)]
-        if scoped:
+        hidden = _hidden_by_scopes(self.catalog().prompts)
+        if hidden:
             return types.ListPromptsResult(
-                prompts=[p for p in self._prompt_listing.prompts if p.name not in scoped]
+                prompts=[p for p in self._prompt_listing.prompts if p.name not in hidden]
             )
         return self._prompt_listing
 
@@ -782,7 +909,7 @@ class MCPKit:
     async def _on_complete(self, ctx: Any, params: types.CompleteRequestParams) -> types.CompleteResult:
         kind, key = reference_of(params)
         component: Prompt | ResourceTemplate | None = (
-            self._prompts.get(key) if kind == "prompt" else self._templates.get(key)
+            self.catalog().prompts.get(key) if kind == "prompt" else self.catalog().templates.get(key)
         )
         if component is None or not self.is_enabled(component):
             what = "prompt" if kind == "prompt" else "resource template"
