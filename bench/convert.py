@@ -1,6 +1,6 @@
 """Conversion benchmark: every corpus document, both OpenAPI parsers, each run in a fresh process.
 
-    python bench/convert.py [--rounds 3] [--corpus ../shared/corpus] [--fastmcp] [document ...]
+    python bench/convert.py [--rounds 3] [--corpus tests/corpus] [--fastmcp] [document ...]
 
 Per document and parser (and FastMCP 4.1.6's ``from_openapi`` with ``--fastmcp``, in the peer
 environment of bench/peers.py; bench/run.py runs it beside mcpkit in every run) it prints the
@@ -28,7 +28,7 @@ from typing import Any
 import peers  # bench/peers.py: a script's folder is first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+DEFAULT_CORPUS = ROOT / "tests" / "corpus"
 PARSERS = ("legacy", "experimental")
 PEER = "fastmcp"
 REPEATED_BUDGET = 10.0

@@ -1,6 +1,6 @@
 """Discovery search quality and speed: mcpkit beside FastMCP's BM25SearchTransform, same tasks, same run.
 
-    python bench/discovery.py [--corpus ../shared/corpus]
+    python bench/discovery.py [--corpus tests/corpus]
 
 The tasks (bench/discovery_tasks.json) are things a user would ask, written for this benchmark (not
 copied from the documents), each with the operations that answer it. The ``development`` tasks were
@@ -30,7 +30,7 @@ import peers  # bench/peers.py: a script's folder is first on sys.path
 run_peer = peers.run_peer
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = ROOT / "tests" / "corpus"
 TASKS: dict[str, dict[str, list[dict[str, Any]]]] = json.loads(
     (Path(__file__).parent / "discovery_tasks.json").read_text()
 )

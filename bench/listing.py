@@ -1,6 +1,6 @@
 """Listing sizes: the full ``tools/list`` of every corpus document, mcpkit beside FastMCP, same run.
 
-    python bench/listing.py [--corpus ../shared/corpus] [document ...]
+    python bench/listing.py [--corpus tests/corpus] [document ...]
 
 Both are measured the same way, each document in a fresh process: the tools a client receives,
 serialised as JSON (``model_dump(by_alias=True, exclude_none=True)``). Tokens are approximated as
@@ -21,7 +21,7 @@ import peers  # bench/peers.py: a script's folder is first on sys.path
 run_peer = peers.run_peer
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+DEFAULT_CORPUS = ROOT / "tests" / "corpus"
 
 MEASURE = """
 import json, sys, anyio

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from mcpkit.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from tests.locations import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 PETSTORE = CORPUS / "oai-petstore-v3.0.yaml"
 MUSEUM = CORPUS / "redocly-museum-v3.1.yaml"
 MCPKIT = Path(sys.executable).with_name("mcpkit")

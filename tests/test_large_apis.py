@@ -4,7 +4,6 @@ filters and bounded results over the in-memory client and over Streamable HTTP."
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 import anyio
 import httpx
@@ -12,8 +11,9 @@ import pytest
 
 from examples.ecommerce.app import create_app
 from mcpkit import Client, MCPKit
+from tests.locations import CORPUS
 
-GITHUB = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "github-api.github.com.json"
+GITHUB = CORPUS / "github-api.github.com.json"
 
 
 @pytest.fixture

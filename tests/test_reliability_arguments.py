@@ -9,7 +9,6 @@ import functools
 import logging
 import re
 import string
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,9 +18,9 @@ from hypothesis import strategies as st
 
 from mcpkit import MCPKit, Tool
 from mcpkit_openapi import convert
+from tests.locations import CORPUS
 from tests.reliability import Recorder, examples, record
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 DOCUMENTS = [
     "oai-petstore-v3.0.yaml",
     "oai-petstore-v2.0-swagger.json",

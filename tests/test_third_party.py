@@ -20,10 +20,10 @@ from examples.ecommerce.app import create_app
 from mcpkit import MCPKit, UnknownNameError
 from mcpkit.cli import EXIT_OK, EXIT_USAGE, main
 from mcpkit.plugins import PluginHost
+from tests.locations import CORPUS, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "examples" / "plugins" / "mcpkit-readonly"
-PETSTORE = ROOT.parent / "shared" / "corpus" / "oai-petstore-v3.0.yaml"
+PETSTORE = CORPUS / "oai-petstore-v3.0.yaml"
 READ_NAMES = {"get_pets", "get_pets_by_petId"}
 
 

@@ -8,7 +8,6 @@ only when the full schema accepts them, then checked against the compact schema.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,8 +17,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from mcpkit_openapi import convert
+from tests.locations import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
 DOCUMENTS = ["github-api.github.com.json", "stripe-spec3.yaml", "openai-v3.1.json", "box-openapi.json"]
 CLIENT = httpx.AsyncClient(base_url="http://api.test")
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,8 +15,8 @@ import yaml
 
 from mcpkit import Client, MCPKit
 from mcpkit_openapi import OpenAPIError, convert
+from tests.locations import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
 PETSTORE_V3 = CORPUS / "oai-petstore-v3.0.yaml"
 PETSTORE_V2 = CORPUS / "oai-petstore-v2.0-swagger.json"
 MUSEUM_V31 = CORPUS / "redocly-museum-v3.1.yaml"
