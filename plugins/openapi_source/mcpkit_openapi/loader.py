@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,17 +19,41 @@ is copied, a Swagger 2.0 upgrade); the deepest real documents nest about 25."""
 
 
 def parse_text(data: bytes | str, location: str) -> Any:
-    """Parse JSON or YAML text; errors name ``location`` and the line."""
+    """Parse JSON or YAML text; errors name ``location`` and the line.
+
+    Every number reads, as orjson reads JSON: integers exactly within 64 bits, other numbers as the
+    nearest double; one past a double's range (``1e400``) as an infinity, which schema conversion
+    drops with a warning (JSON cannot carry it).
+    """
     raw = data.encode() if isinstance(data, str) else data
     stripped = raw.lstrip()
     if stripped.startswith((b"{", b"[")):
         try:
             return orjson.loads(raw)
-        except ValueError as exc:
+        except orjson.JSONDecodeError as exc:
+            if "infinity" not in str(exc):  # the one valid JSON orjson refuses: a number past a double
+                raise OpenAPIError("#", f"{location} is not valid JSON: {exc}") from None
+        try:
+            return json.loads(raw, parse_int=integer, parse_constant=_not_json)
+        except (ValueError, RecursionError) as exc:
             raise OpenAPIError("#", f"{location} is not valid JSON: {exc}") from None
     from mcpkit_openapi.yaml12 import parse_yaml  # PyYAML only for documents that need it
 
     return parse_yaml(raw, location)
+
+
+def integer(text: str) -> int | float:
+    """The decimal integer ``text`` as orjson reads it: exactly within 64 bits, else the nearest double
+    (``int`` would refuse past 4300 digits), so that every form of a document reads alike."""
+    if len(text.lstrip("+-0")) <= 20:
+        value = int(text)
+        if -(2**63) <= value < 2**64:
+            return value
+    return float(text)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def load_document(spec: Any, *, timeout: float = 30.0) -> tuple[Mapping[str, Any], str | None]:

@@ -17,11 +17,13 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
+import pydantic_core
 
 from mcpkit.schema import nesting_depth
 from mcpkit_openapi.errors import ConversionWarning, OpenAPIError
@@ -56,9 +58,6 @@ _KEPT = frozenset(
         "default",
         "format",
         "const",
-        "multipleOf",
-        "maximum",
-        "minimum",
         "maxLength",
         "minLength",
         "pattern",
@@ -79,6 +78,7 @@ _KEPT = frozenset(
         "$comment",
     }
 )
+_NUMBERS = frozenset({"maximum", "minimum", "multipleOf"})
 _DROPPED = frozenset(
     {
         "nullable",
@@ -188,7 +188,7 @@ class SchemaConverter:
         key = (name, direction)
         size = self._sizes.get(key)
         if size is None:
-            size = self._sizes[key] = len(orjson.dumps(self.get(name, direction)))
+            size = self._sizes[key] = json_size(self.get(name, direction))
         return size
 
     def general(self, name: str, direction: Direction) -> Schema:
@@ -248,12 +248,16 @@ class SchemaConverter:
         for key, value in node.items():
             # The commonest keywords first, and the pointer of a keyword made only when it is needed.
             if key in _KEPT:
-                if isinstance(value, dict | list):
-                    value = self._value(value, f"{where}/{key}", depth)
+                if isinstance(value, dict | list | float) and not self._value(value, where, key, depth):
+                    continue
                 out[key] = value
                 continue
             if key == "type" and isinstance(value, str) and value in _TYPES:
                 out[key] = value
+                continue
+            if key in _NUMBERS:
+                if self._number(value, where, key):
+                    out[key] = value
                 continue
             if key in _DROPPED or key.startswith("x-"):
                 continue
@@ -302,16 +306,16 @@ class SchemaConverter:
             elif key == "type":
                 self._type(value, here, out)
             elif key == "enum":
-                if isinstance(value, list) and value:
-                    out[key] = self._value(value, here, depth)
-                else:
+                if not (isinstance(value, list) and value):
                     self.warn(here, "an empty or invalid 'enum' was ignored")
+                elif self._value(value, where, key, depth):
+                    out[key] = value
             elif key in ("exclusiveMinimum", "exclusiveMaximum"):
                 if isinstance(value, bool):
                     bound = "minimum" if key == "exclusiveMinimum" else "maximum"
-                    if value and bound in node:
+                    if value and bound in node and self._number(node[bound], where, bound):
                         out[key] = node[bound]
-                else:
+                elif self._number(value, where, key):
                     out[key] = value
             else:
                 self.warn(here, f"unknown schema keyword {key!r} ignored")
@@ -333,11 +337,28 @@ class SchemaConverter:
             out = _nullable(out)
         return out
 
-    def _value(self, value: Any, where: str, depth: int) -> Any:
-        """``value`` of a keyword of a schema node at ``depth``, unless it nests too deeply."""
+    def _value(self, value: Any, where: str, key: str, depth: int) -> bool:
+        """Whether the value of ``key`` of the schema node at ``where`` (at ``depth``) can be kept: not if
+        it holds a number JSON cannot carry (warned); raises if it nests too deeply."""
         if isinstance(value, (dict, list)) and depth + nesting_depth(value) > _MAX_DEPTH:
-            raise OpenAPIError(where, f"schema nested more than {_MAX_DEPTH} levels deep")
-        return value
+            raise OpenAPIError(f"{where}/{key}", f"schema nested more than {_MAX_DEPTH} levels deep")
+        if _finite(value):
+            return True
+        self.warn(f"{where}/{key}", f"'{key}' holds a number past a double's range (or NaN); ignored")
+        return False
+
+    def _number(self, value: Any, where: str, key: str) -> bool:
+        """Whether ``value`` can be the value of the numeric keyword ``key`` (else warned)."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problem = "is not a number"
+        elif isinstance(value, float) and not math.isfinite(value):
+            problem = "is past a double's range (or NaN)"
+        elif key == "multipleOf" and value <= 0:
+            problem = "is not greater than 0"  # 1e-400 reads as 0
+        else:
+            return True
+        self.warn(f"{where}/{key}", f"'{key}' {problem}; ignored")
+        return False
 
     def _sub(self, node: Any, direction: Direction, where: str, refs: set[str], depth: int) -> Any:
         if isinstance(node, bool):
@@ -409,6 +430,30 @@ def generalize(schema: Any) -> Any:
         general["allOf"] = [*general.get("allOf", []), {"anyOf": generalize(schema["anyOf"])}]
         general["anyOf"] = generalize(schema["oneOf"])
     return general
+
+
+def json_size(value: Any) -> int:
+    """Length of ``value``'s compact JSON text (orjson, which refuses integers past 64 bits that a
+    mapping given by the caller may hold: pydantic writes those)."""
+    try:
+        return len(orjson.dumps(value))
+    except TypeError:
+        return len(pydantic_core.to_json(value))
+
+
+def _finite(value: Any) -> bool:
+    """Whether every number in ``value`` is one JSON can carry (no infinity, no NaN)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                return False
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
 
 
 def _nullable(schema: Schema) -> Schema:
