@@ -240,3 +240,29 @@ async def test_a_timeout_bounds_a_direct_call_outside_a_server_run():
     result = await mcp.call_tool("async_wait_async_wait_get", {})
     assert result.is_error
     assert "GET /async-wait timed out after 0.2 s" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_path_converter_route_takes_slashes_and_others_do_not():
+    app = FastAPI()
+
+    @app.get("/files/{file_path:path}")
+    def read_file(file_path: str) -> str:
+        return file_path
+
+    @app.get("/users/{user_id}")
+    def read_user(user_id: str) -> str:
+        return user_id
+
+    cached = app.openapi()
+    mcp = MCPKit.from_fastapi(app=app)
+    async with Client(mcp, raise_on_error=False) as client:
+        nested = await client.call_tool("read_file", {"file_path": "docs/guide/intro.md"})
+        escaped = await client.call_tool("read_user", {"user_id": "42/secret"})
+        climbing = await client.call_tool("read_file", {"file_path": "../etc/passwd"})
+    assert nested.data == "docs/guide/intro.md"
+    assert escaped.is_error
+    assert "cannot contain a '/'" in escaped.text
+    assert climbing.is_error
+    # The app's own document is left as it was.
+    assert "allowReserved" not in str(cached)
+    assert app.openapi() is cached

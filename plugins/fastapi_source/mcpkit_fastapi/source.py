@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx
+from starlette.convertors import PathConvertor
 
 from mcpkit import MCPKit, Settings
 from mcpkit.allocation import gc_paused
@@ -126,7 +127,37 @@ def openapi_document(app: Any) -> dict[str, Any]:
             app.openapi_schema = None
     if not isinstance(document, Mapping) or not isinstance(document.get("paths", {}), Mapping):
         raise TypeError(f"app.openapi() must return an OpenAPI document (a mapping), got {document!r:.100}")
-    return dict(document)
+    return _with_path_converters(app, dict(document))
+
+
+def _with_path_converters(app: Any, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with ``allowReserved`` on the path parameters of routes declared with Starlette's
+    ``path`` converter (``/files/{file_path:path}``), whose values hold ``/`` by design; other path
+    values may not (see the OpenAPI plugin's path rules). Operations are copied where changed, so
+    the app's own document is left as it is."""
+    paths = dict(document.get("paths", {}))
+    changed = False
+    for route in getattr(app, "routes", ()):
+        convertors = getattr(route, "param_convertors", {})
+        wide = {name for name, convertor in convertors.items() if isinstance(convertor, PathConvertor)}
+        item = paths.get(getattr(route, "path_format", None))
+        if not wide or not isinstance(item, Mapping):
+            continue
+        item = dict(item)
+        for method in getattr(route, "methods", ()) or ():
+            operation = item.get(method.lower())
+            if not isinstance(operation, Mapping):
+                continue
+            parameters = [
+                {**parameter, "allowReserved": True}
+                if parameter.get("in") == "path" and parameter.get("name") in wide
+                else parameter
+                for parameter in operation.get("parameters", [])
+            ]
+            item[method.lower()] = {**operation, "parameters": parameters}
+        paths[route.path_format] = item
+        changed = True
+    return {**document, "paths": paths} if changed else document
 
 
 def in_process_client(
