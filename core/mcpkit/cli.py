@@ -124,6 +124,10 @@ def serve(
     path: str | None = None,
     stateless: bool = False,
     forward_header: list[str] | None = None,
+    oauth_issuer: str | None = None,
+    oauth_audience: str | None = None,
+    oauth_jwks_uri: str | None = None,
+    oauth_scopes: list[str] | None = None,
     base_url: str | None = None,
     header: list[str] | None = None,
     auth: list[str] | None = None,
@@ -168,6 +172,18 @@ def serve(
     forward_header
         An incoming HTTP header that tools pass on to the API (http, sse); repeatable (default:
         MCPKIT_FORWARD_HEADERS).
+    oauth_issuer
+        Serve as an OAuth protected resource (http, sse): only bearer tokens this authorization
+        server issued are accepted (JWTs; default: MCPKIT_OAUTH_ISSUER). Needs --oauth-audience.
+    oauth_audience
+        This server's canonical URL, the audience tokens must be issued for, like
+        https://mcp.example.com/mcp (default: MCPKIT_OAUTH_AUDIENCE).
+    oauth_jwks_uri
+        Where the issuer publishes its signing keys (default: MCPKIT_OAUTH_JWKS_URI, else found
+        through the issuer's RFC 8414 or OpenID metadata).
+    oauth_scopes
+        Scopes every token must hold, advertised to clients (repeatable or comma-separated;
+        default: MCPKIT_OAUTH_SCOPES).
     base_url
         Where the API is (an OpenAPI document; default: the document's servers), or the URL a
         FastAPI app sees (default http://localhost).
@@ -207,6 +223,14 @@ def serve(
     _check_names(transport=transport, route_mappers=route_mapper, name_strategy=name_strategy, parser=parser)
     if stateless and transport != "http":
         raise UsageError(f"--stateless applies to --transport http, not {transport}")
+    oauth = _oauth_options(
+        transport,
+        Settings(),
+        issuer=oauth_issuer,
+        audience=oauth_audience,
+        jwks_uri=oauth_jwks_uri,
+        scopes=split_tags(oauth_scopes),
+    )
     headers = parse_headers(header or [])
     options = _conversion_options(
         resources, include_tags, exclude_tags, route_mapper, name_strategy, parser, output_schemas
@@ -234,7 +258,7 @@ def serve(
         path=path,
         stateless=stateless,
     )
-    server.run(transport=transport, **_given(host=host, port=port), **serving)
+    server.run(transport=transport, **_given(host=host, port=port), **serving, **oauth)
 
 
 def inspect_source(
@@ -429,6 +453,45 @@ def _serving_options(
         allowed_origins=list(allowed_origins) if allowed_origins else None,
         path=path,
         stateless=stateless or None,
+    )
+
+
+def _oauth_options(
+    transport: str,
+    settings: Settings,
+    *,
+    issuer: str | None,
+    audience: str | None,
+    jwks_uri: str | None,
+    scopes: frozenset[str],
+) -> dict[str, Any]:
+    """The transport options serving as an OAuth protected resource (``--oauth-*``, else the
+    ``MCPKIT_OAUTH_*`` settings); none when no issuer is given."""
+    given = issuer or audience or jwks_uri or scopes
+    if transport not in _HTTP_TRANSPORTS:
+        if given:
+            raise UsageError(f"--oauth-* options apply to --transport http or sse, not {transport}")
+        return {}
+    issuer = issuer or settings.oauth_issuer
+    audience = audience or settings.oauth_audience
+    jwks_uri = jwks_uri or settings.oauth_jwks_uri
+    scopes = scopes or frozenset(settings.oauth_scopes)
+    if not issuer:
+        if audience or jwks_uri or scopes:
+            raise UsageError(
+                "--oauth-audience, --oauth-jwks-uri and --oauth-scopes (MCPKIT_OAUTH_*) need --oauth-issuer"
+            )
+        return {}
+    if not audience:
+        raise UsageError(
+            "--oauth-issuer (MCPKIT_OAUTH_ISSUER) needs --oauth-audience (MCPKIT_OAUTH_AUDIENCE), "
+            "this server's canonical URL"
+        )
+    return _given(
+        oauth_issuer=issuer,
+        oauth_audience=audience,
+        oauth_jwks_uri=jwks_uri,
+        oauth_scopes=sorted(scopes) or None,
     )
 
 

@@ -83,6 +83,19 @@ class Settings(BaseSettings):
     stateless_http: bool = False
     """``mcpkit serve --transport http``: keep no sessions (any worker process can answer)."""
 
+    oauth_issuer: str | None = None
+    """``mcpkit serve`` over HTTP/SSE: serve as an OAuth protected resource accepting the JWTs this
+    authorization server issues (needs ``oauth_audience``)."""
+
+    oauth_audience: str | None = None
+    """``mcpkit serve`` with ``oauth_issuer``: this server's canonical URL, the tokens' audience."""
+
+    oauth_jwks_uri: str | None = None
+    """``mcpkit serve`` with ``oauth_issuer``: the issuer's signing keys (default: from its metadata)."""
+
+    oauth_scopes: _NameList = Field(default_factory=list)
+    """``mcpkit serve`` with ``oauth_issuer``: scopes every token must hold."""
+
     @field_validator(
         "disable_plugins",
         "load_plugins",
@@ -90,6 +103,7 @@ class Settings(BaseSettings):
         "forward_headers",
         "allowed_hosts",
         "allowed_origins",
+        "oauth_scopes",
         mode="before",
     )
     @classmethod
