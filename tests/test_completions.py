@@ -10,7 +10,7 @@ import mcp_types as types
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from mcpkit import Client, MCPKit
+from mcpkit import Client, MCPKit, MCPType, RouteMap
 from mcpkit.completions import MAX_VALUES
 
 
@@ -121,3 +121,42 @@ def test_completers_must_name_arguments_and_be_lists_or_functions():
         @mcp.resource("fixed://thing", completions={"x": ["a"]})
         def thing() -> str:
             return "thing"
+
+
+async def test_generated_templates_complete_the_enums_of_the_document():
+    document = {
+        "openapi": "3.1.0",
+        "info": {"title": "Catalogue", "version": "1"},
+        "paths": {
+            "/products/{category}": {
+                "get": {
+                    "operationId": "list_products",
+                    "parameters": [
+                        {
+                            "name": "category",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": ["books", "games", "garden"]},
+                        },
+                        {"name": "sort", "in": "query", "schema": {"$ref": "#/components/schemas/Sort"}},
+                        {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {"200": {"description": "products"}},
+                }
+            }
+        },
+        "components": {"schemas": {"Sort": {"type": "string", "enum": ["price", "name"]}}},
+    }
+    mcp = MCPKit.from_openapi(
+        document,
+        server_url="http://api.test",
+        route_maps=[RouteMap(methods=["GET"], mcp_type=MCPType.RESOURCE_TEMPLATE)],
+    )
+    [template] = mcp.resource_templates
+    async with Client(mcp) as client:
+        category = await client.complete(template, "category", "g")
+        sort = await client.complete(template, "sort")
+        free = await client.complete(template, "q", "x")
+    assert category.values == ["games", "garden"]
+    assert sort.values == ["price", "name"]
+    assert free.values == []

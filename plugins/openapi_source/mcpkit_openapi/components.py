@@ -98,7 +98,7 @@ def build_component(
             tags=all_tags,
         ), plan
     if mcp_type is MCPType.RESOURCE_TEMPLATE:
-        reader_fn, uri_template = _template(planned.name, caller, mime_type, definitions)
+        reader_fn, uri_template, completions = _template(planned.name, caller, mime_type, definitions)
         return ResourceTemplate(
             uri_template=uri_template,
             name=planned.name,
@@ -107,6 +107,7 @@ def build_component(
             title=operation.summary,
             mime_type=mime_type,
             tags=all_tags,
+            completions=completions,
         ), plan
 
     async def run(arguments: dict[str, Any]) -> ToolResult:
@@ -190,7 +191,11 @@ class _Arguments:
         return arguments
 
 
-def _template(name: str, caller: Caller, mime_type: str | None, definitions: Definitions) -> tuple[Any, str]:
+def _template(
+    name: str, caller: Caller, mime_type: str | None, definitions: Definitions
+) -> tuple[Any, str, dict[str, list[str]]]:
+    """The reader and URI template of a template, and the completions of its variables that have
+    an ``enum`` in the document."""
     plan = caller.plan
     variables: dict[str, str] = {}
     path_parts: list[str] = []
@@ -211,7 +216,27 @@ def _template(name: str, caller: Caller, mime_type: str | None, definitions: Def
     async def read(values: dict[str, Any]) -> Any:
         return await caller.resource_value(arguments.convert(values), mime_type)
 
-    return read, uri
+    properties = plan.input_schema["properties"]
+    completions = {}
+    for variable, argument in variables.items():
+        choices = _choices(properties[argument], definitions)
+        if choices:
+            completions[variable] = choices
+    return read, uri, completions
+
+
+def _choices(schema: Schema, definitions: Definitions) -> list[str]:
+    """The ``enum`` values of a parameter (of its items, for an array), as text."""
+    schema = resolve_local(schema, definitions, "input")
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, dict):
+        schema = resolve_local(items, definitions, "input")
+    values = schema.get("enum")
+    return (
+        [v if isinstance(v, str) else json.dumps(v) for v in values if v is not None]
+        if isinstance(values, list)
+        else []
+    )
 
 
 def _typed(value: Any, schema: Schema, definitions: Definitions) -> Any:
