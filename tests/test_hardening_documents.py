@@ -261,3 +261,16 @@ def test_yaml_that_is_no_json_value_is_refused_clearly(text, problem):
     with pytest.raises(OpenAPIError, match=problem):
         MCPKit.from_openapi(openapi_spec=text, client=Recorder().client())
     record("attacks", "YAML with a non-scalar key, a mistagged value or a non-JSON tag: refused clearly")
+
+
+def test_a_document_too_large_to_fetch_is_refused_unread(monkeypatch):
+    from mcpkit_openapi import loader
+
+    monkeypatch.setattr(loader, "MAX_DOCUMENT_BYTES", 100)
+    urls = served(NUMBERS.encode())
+    try:
+        with pytest.raises(OpenAPIError, match="larger than 100 bytes"):
+            MCPKit.from_openapi(next(urls), server_url="http://api.test")
+    finally:
+        urls.close()
+    record("attacks", "a document URL serving more than the bound: refused while downloading")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ import httpx
 import orjson
 
 from mcpkit_openapi.errors import OpenAPIError, pointer
+
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+"""Bytes of a document fetched from a URL at most (the largest real documents are about 13 MB)."""
 
 MAX_DEPTH = 128
 """Levels of objects and arrays a document may nest where it is read whole (YAML text, a mapping that
@@ -69,12 +73,7 @@ def load_document(spec: Any, *, timeout: float = 30.0) -> tuple[Mapping[str, Any
     if isinstance(spec, bytes):
         return _require_mapping(parse_text(spec, "the document"), "the document"), None
     if isinstance(spec, str) and spec.startswith(("http://", "https://")) and "\n" not in spec:
-        try:
-            response = httpx.get(spec, timeout=timeout, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise OpenAPIError("#", f"cannot fetch the document from {spec}: {exc}") from None
-        return _require_mapping(parse_text(response.content, spec), spec), spec
+        return _require_mapping(parse_text(_fetch(spec, timeout), spec), spec), spec
     if isinstance(spec, str) and "\n" in spec:
         return _require_mapping(parse_text(spec, "the document text"), "the document text"), None
     if isinstance(spec, (str, os.PathLike)):
@@ -89,6 +88,28 @@ def load_document(spec: Any, *, timeout: float = 30.0) -> tuple[Mapping[str, Any
     raise TypeError(
         f"openapi_spec must be a mapping, a path, a URL or the document text, not {type(spec).__name__}"
     )
+
+
+def _fetch(url: str, timeout: float) -> bytes:
+    """The document at ``url``: at most :data:`MAX_DOCUMENT_BYTES`, within ``timeout`` seconds in all."""
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+            response.raise_for_status()
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_DOCUMENT_BYTES:
+                    raise OpenAPIError(
+                        "#", f"the document at {url} is larger than {MAX_DOCUMENT_BYTES:,} bytes"
+                    )
+                if time.monotonic() > deadline:
+                    raise OpenAPIError("#", f"fetching the document from {url} took more than {timeout:g} s")
+                chunks.append(chunk)
+    except httpx.HTTPError as exc:
+        raise OpenAPIError("#", f"cannot fetch the document from {url}: {exc}") from None
+    return b"".join(chunks)
 
 
 def _plain(node: Any, where: tuple[Any, ...] = ()) -> Any:
