@@ -6,7 +6,9 @@ tells the clients subscribed to ``uri``. Handshake-era clients (2024-11-05 .. 20
 their connection's own channel (the standalone stream of Streamable HTTP, stdio, SSE) after
 ``resources/subscribe`` for updates; 2026-07-28 clients get them on their ``subscriptions/listen``
 streams, through a :class:`~mcp.server.subscriptions.SubscriptionBus` (in memory by default; a
-shared bus fans events out across replicas).
+shared bus fans events out across replicas). Every change goes through the bus, and each serving
+process tells its own handshake-era clients what the bus brings: with a shared bus, a change made in
+one replica reaches the clients of every replica, in both eras.
 
 Changes are coalesced: a burst of additions sends one ``list_changed`` per kind. Delivery runs in a
 task of the serving transport, never in the caller, so the calls that cause changes stay sync.
@@ -62,11 +64,15 @@ MAX_URI_LENGTH = 4096
 SEND_TIMEOUT = 5.0
 """Seconds one notification may take to hand to a client before that client is skipped."""
 
+MAX_RECEIVED_UPDATES = 10_000
+"""Resource updates the bus may bring before they are delivered; more are dropped (and logged)."""
+
 _EVENTS: dict[ListKind, ServerEvent] = {
     "tools": ToolsListChanged(),
     "resources": ResourcesListChanged(),
     "prompts": PromptsListChanged(),
 }
+_KINDS: dict[type[ServerEvent], ListKind] = {type(event): kind for kind, event in _EVENTS.items()}
 
 
 class Notifier:
@@ -79,7 +85,10 @@ class Notifier:
         self._connections: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._pending_lists: set[ListKind] = set()
         self._pending_updates: dict[str, None] = {}
+        self._received_lists: set[ListKind] = set()
+        self._received_updates: dict[str, None] = {}
         self._runs: list[_Delivery] = []
+        self._unsubscribe: Any = None
 
     def install(self, server: Server[Any]) -> None:
         """Serve ``logging/setLevel``, ``resources/(un)subscribe`` and ``subscriptions/listen`` on
@@ -119,10 +128,15 @@ class Notifier:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(run.serve)
                 self._runs.append(run)
+                if self._unsubscribe is None:
+                    self._unsubscribe = self.bus.subscribe(self._received)
                 try:
                     yield
                 finally:
                     self._runs.remove(run)
+                    if not self._runs:
+                        self._unsubscribe, unsubscribe = None, self._unsubscribe
+                        unsubscribe()
                     tasks.cancel_scope.cancel()
                     if self._runs and (self._pending_lists or self._pending_updates):
                         self._runs[0].wake()
@@ -132,24 +146,36 @@ class Notifier:
             raise
 
     async def flush(self) -> None:
-        """Send what is pending now."""
+        """Publish what is pending now, then send what the bus brought to this process's clients."""
         kinds, self._pending_lists = self._pending_lists, set()
         uris, self._pending_updates = list(self._pending_updates), {}
+        for event in [*(_EVENTS[kind] for kind in sorted(kinds)), *map(ResourceUpdated, uris)]:
+            try:
+                await self.bus.publish(event)
+            except Exception:
+                logger.exception("publishing %s to the subscription bus failed", type(event).__name__)
+        kinds, self._received_lists = self._received_lists, set()
+        uris, self._received_updates = list(self._received_updates), {}
         for kind in sorted(kinds):
-            await self._publish(
-                _EVENTS[kind], lambda connection, kind=kind: _send_list_changed(connection, kind)
-            )
+            await self._send(lambda connection, kind=kind: _send_list_changed(connection, kind))
         for uri in uris:
-            await self._publish(
-                ResourceUpdated(uri=uri),
-                lambda connection, uri=uri: _send_updated(connection, uri),
-            )
+            await self._send(lambda connection, uri=uri: _send_updated(connection, uri))
 
-    async def _publish(self, event: ServerEvent, send: Any) -> None:
-        try:
-            await self.bus.publish(event)
-        except Exception:
-            logger.exception("publishing %s to the subscription bus failed", type(event).__name__)
+    def _received(self, event: ServerEvent) -> None:
+        """The bus's listener (sync, never raises): queue ``event`` for this process's clients."""
+        if isinstance(event, ResourceUpdated):
+            if len(self._received_updates) >= MAX_RECEIVED_UPDATES:
+                logger.warning(
+                    "too many resource updates pending; the update of %.200r is dropped", event.uri
+                )
+                return
+            self._received_updates[event.uri] = None
+        else:
+            self._received_lists.add(_KINDS[type(event)])
+        if self._runs:
+            self._runs[0].wake()
+
+    async def _send(self, send: Any) -> None:
         for connection in list(self._connections):
             try:
                 with anyio.fail_after(SEND_TIMEOUT):
