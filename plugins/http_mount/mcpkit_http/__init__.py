@@ -5,7 +5,25 @@ Installed with ``pip install 'mcpkit[http]'``; it registers the ``http`` and ``s
 """
 
 from mcpkit_http.app import MCPApp
+from mcpkit_http.authorization import Authorization
 from mcpkit_http.lifespan import combine_lifespans
 from mcpkit_http.transports import HTTPTransport, SSETransport, UvicornTransport
+from mcpkit_http.verifiers import (
+    IntrospectionVerifier,
+    JWTVerifier,
+    StaticTokenVerifier,
+    TokenVerificationUnavailable,
+)
 
-__all__ = ["HTTPTransport", "MCPApp", "SSETransport", "UvicornTransport", "combine_lifespans"]
+__all__ = [
+    "Authorization",
+    "HTTPTransport",
+    "IntrospectionVerifier",
+    "JWTVerifier",
+    "MCPApp",
+    "SSETransport",
+    "StaticTokenVerifier",
+    "TokenVerificationUnavailable",
+    "UvicornTransport",
+    "combine_lifespans",
+]

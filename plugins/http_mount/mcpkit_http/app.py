@@ -104,11 +104,20 @@ class MCPApp(Starlette):
         lifespan: Lifespan[Any],
         middleware: Sequence[Middleware] = (),
         debug: bool = False,
+        well_known_routes: Sequence[BaseRoute] = (),
     ) -> None:
         super().__init__(debug=debug, routes=routes, middleware=middleware, lifespan=lifespan)
         self._lifespan = lifespan
+        self._well_known_routes = list(well_known_routes)
 
     @property
     def lifespan(self) -> Lifespan[Any]:
         """The lifespan to run in the app that serves this one: ``FastAPI(lifespan=mcp_app.lifespan)``."""
         return self._lifespan
+
+    @property
+    def well_known_routes(self) -> list[BaseRoute]:
+        """Routes to serve at the host's root (the protected resource metadata, with ``auth=``).
+        When mounted, the lifespan adds them to the app that runs it; an app of your own can take
+        them: ``FastAPI(routes=[*mcp_app.well_known_routes, ...])``."""
+        return list(self._well_known_routes)

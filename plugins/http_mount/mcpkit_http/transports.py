@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from mcpkit.transports import ASGITransport
 from mcpkit_http.app import Endpoint, MCPApp
 from mcpkit_http.auth import require_bearer_token
+from mcpkit_http.authorization import Authorization, authorization_option, installing
 from mcpkit_http.connections import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
@@ -63,6 +64,11 @@ class UvicornTransport(ASGITransport):
         dns_rebinding_protection: bool | None = None,
         token_verifier: TokenVerifier | None = None,
         required_scopes: Sequence[str] = (),
+        auth: Authorization | None = None,
+        oauth_issuer: str | None = None,
+        oauth_audience: str | None = None,
+        oauth_jwks_uri: str | None = None,
+        oauth_scopes: Sequence[str] = (),
         middleware: Sequence[Middleware] = (),
         max_request_body_size: int = DEFAULT_MAX_REQUEST_BODY_SIZE,
         debug: bool = False,
@@ -74,6 +80,15 @@ class UvicornTransport(ASGITransport):
             raise TypeError(f"host must be an address or name like '127.0.0.1', got {host!r}")
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer from 0 to 65535, got {port!r}")
+        self.authorization = authorization_option(
+            auth,
+            token_verifier=token_verifier,
+            required_scopes=required_scopes,
+            oauth_issuer=oauth_issuer,
+            oauth_audience=oauth_audience,
+            oauth_jwks_uri=oauth_jwks_uri,
+            oauth_scopes=oauth_scopes,
+        )
         if required_scopes and token_verifier is None:
             raise ValueError("required_scopes needs a token_verifier to check tokens with")
         self.host = host
@@ -104,11 +119,22 @@ class UvicornTransport(ASGITransport):
     def app(self, server: MCPKit) -> MCPApp:
         """A new ASGI app serving ``server``; whatever serves it must run its ``lifespan``."""
         endpoint = self.endpoint(server)
+        if self.authorization is None:
+            return MCPApp(
+                routes=endpoint.routes(self.protect),
+                lifespan=endpoint.lifespan,
+                middleware=self.middleware,
+                debug=self.debug,
+            )
+        authorization = self.authorization
+        well_known = authorization.metadata_routes(server)
+        protect = partial(authorization.protect, server=server, max_body_size=self.max_request_body_size)
         return MCPApp(
-            routes=endpoint.routes(self.protect),
-            lifespan=endpoint.lifespan,
+            routes=[*well_known, *endpoint.routes(protect)],
+            lifespan=installing(well_known, endpoint.lifespan),
             middleware=self.middleware,
             debug=self.debug,
+            well_known_routes=well_known,
         )
 
     def _uvicorn_config(self, server: MCPKit) -> uvicorn.Config:
