@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import mcp
 import mcp_types as types
@@ -25,6 +25,9 @@ from mcpkit.components import WRAPPED_RESULT_META
 from mcpkit.context import LogLevel
 from mcpkit.exceptions import ToolCallError
 from mcpkit.server import MCPKit
+
+if TYPE_CHECKING:
+    import httpx2
 
 ResourceContents = list[types.TextResourceContents | types.BlobResourceContents]
 LogHandler = LoggingFnT
@@ -72,6 +75,10 @@ class Client:
     ``log_level`` asks for the server's log messages at that level and above (in the 2026-07-28
     protocol every request carries it; in the handshake era use :meth:`set_logging_level`).
     Declaring ``elicitation_handler`` or ``sampling_handler`` declares the capability.
+
+    ``auth`` (URLs only) authenticates to a server that asks for it: a bearer token (a string), or
+    any ``httpx2.Auth``, such as the SDK's OAuth providers (``mcp.client.auth``), which answer a 401
+    by discovering the server's authorization server and signing in (docs/authorization.md).
     """
 
     def __init__(
@@ -81,6 +88,7 @@ class Client:
         mode: str = "auto",
         transport: Literal["http", "sse"] = "http",
         headers: Mapping[str, str] | None = None,
+        auth: str | httpx2.Auth | None = None,
         timeout: float | None = None,
         raise_on_error: bool = True,
         log_handler: LogHandler | None = None,
@@ -92,11 +100,22 @@ class Client:
     ) -> None:
         self.raise_on_error = raise_on_error
         self.progress_handler = progress_handler
+        self.target = target
+        """What the client connects to, as given."""
+        self.connect_options: dict[str, Any] = {
+            "mode": mode,
+            "transport": transport,
+            "headers": headers,
+            "auth": auth,
+        }
+        """How it connects (``mode``, ``transport``, ``headers``, ``auth``): a proxy of it alike."""
         server: Any
+        if auth is not None and not isinstance(target, str):
+            raise TypeError("auth applies to a server reached by URL")
         if isinstance(target, MCPKit):
             server = target.lowlevel_server
         elif isinstance(target, str):
-            server = _url_transport(target, transport, dict(headers or {}))
+            server = _url_transport(target, transport, dict(headers or {}), auth)
         elif isinstance(target, Sequence) and target and all(isinstance(part, str) for part in target):
             server = StdioServerParameters(command=target[0], args=list(target[1:]))
         else:
@@ -341,13 +360,16 @@ def _sampling_callback(handler: SamplingHandler) -> Any:
     return answer
 
 
-def _url_transport(url: str, transport: str, headers: dict[str, str]) -> Any:
+def _url_transport(url: str, transport: str, headers: dict[str, str], auth: str | httpx2.Auth | None) -> Any:
     import httpx2
     from mcp.client.sse import sse_client
     from mcp.client.streamable_http import streamable_http_client
 
+    if isinstance(auth, str):
+        headers = {**headers, "Authorization": f"Bearer {auth}"}
+        auth = None
     if transport == "sse":
-        return sse_client(url, headers=headers)
+        return sse_client(url, headers=headers, auth=auth)
     if transport != "http":
         raise ValueError(f"unknown client transport {transport!r}; valid choices: 'http', 'sse'")
 
@@ -355,7 +377,7 @@ def _url_transport(url: str, transport: str, headers: dict[str, str]) -> Any:
     async def connect() -> AsyncIterator[Any]:
         timeout = httpx2.Timeout(30.0, read=300.0)
         async with (
-            httpx2.AsyncClient(headers=headers, timeout=timeout) as http,
+            httpx2.AsyncClient(headers=headers, timeout=timeout, auth=auth) as http,
             streamable_http_client(url, http_client=http) as streams,
         ):
             yield streams
