@@ -23,7 +23,7 @@ from mcpkit.schema import SchemaValidator, argument_errors, compile_validator
 from mcpkit.sources import PlannedRoute
 from mcpkit_openapi.caller import Access, Caller
 from mcpkit_openapi.errors import ConversionWarning
-from mcpkit_openapi.model import Definitions, Operation, Schema
+from mcpkit_openapi.model import Definitions, Operation, Requirement, Schema, SecurityScheme
 from mcpkit_openapi.plan import RequestPlan, plan_operation, resolve_local
 from mcpkit_openapi.response import OutputSchemas, ResponseReader, narrowing_hint, output_schema
 
@@ -51,9 +51,10 @@ def build_component(
     output_schemas: OutputSchemas,
     shaping: Shaping,
     warnings: list[ConversionWarning],
+    scopes: frozenset[str] = frozenset(),
 ) -> tuple[Component, RequestPlan]:
     """The component ``planned`` asks for (falling back to a tool when a resource cannot work), and
-    the request plan behind it."""
+    the request plan behind it; ``scopes``: those a caller's token must hold (:mod:`mcpkit.scopes`)."""
     plan = plan_operation(operation, definitions)
     filtering = shaping.response_filter and FILTER_ARGUMENT not in plan.input_schema["properties"]
     if shaping.response_filter and not filtering:
@@ -96,6 +97,7 @@ def build_component(
             title=operation.summary,
             mime_type=mime_type,
             tags=all_tags,
+            scopes=scopes,
         ), plan
     if mcp_type is MCPType.RESOURCE_TEMPLATE:
         reader_fn, uri_template, completions = _template(planned.name, caller, mime_type, definitions)
@@ -108,6 +110,7 @@ def build_component(
             mime_type=mime_type,
             tags=all_tags,
             completions=completions,
+            scopes=scopes,
         ), plan
 
     async def run(arguments: dict[str, Any]) -> ToolResult:
@@ -128,7 +131,28 @@ def build_component(
         annotations=tool_annotations(operation),
         tags=all_tags,
         search_terms=search_terms(operation),
+        scopes=scopes,
     ), plan
+
+
+def security_scopes(
+    requirements: tuple[Requirement, ...], schemes: Mapping[str, SecurityScheme]
+) -> frozenset[str]:
+    """The OAuth scopes an operation's effective ``security`` asks for: those of the ``oauth2`` and
+    ``openIdConnect`` schemes of its first requirement. None when some requirement needs no OAuth
+    scope (another scheme suffices, or ``{}``: anonymous access)."""
+    scoped = [
+        frozenset(
+            scope
+            for name, scopes in requirement.items()
+            if name in schemes and schemes[name].type in ("oauth2", "openIdConnect")
+            for scope in scopes
+        )
+        for requirement in requirements
+    ]
+    if not scoped or not all(scoped):
+        return frozenset()
+    return scoped[0]
 
 
 def tool_annotations(operation: Operation) -> types.ToolAnnotations:

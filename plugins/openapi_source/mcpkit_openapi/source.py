@@ -22,7 +22,7 @@ from mcpkit.plugins import get_plugin_host
 from mcpkit.routing import RouteMapFn
 from mcpkit.sources import plan_routes
 from mcpkit_openapi.caller import DEFAULT_TIMEOUT, Access
-from mcpkit_openapi.components import Component, Shaping, build_component
+from mcpkit_openapi.components import Component, Shaping, build_component, security_scopes
 from mcpkit_openapi.credentials import Credentials, Security
 from mcpkit_openapi.errors import ConversionWarning, OpenAPIError
 from mcpkit_openapi.loader import load_document
@@ -135,6 +135,7 @@ class ConversionOptions:
     httpx_client_kwargs: Mapping[str, Any] | None = field(default=None, repr=False)  # headers, auth
     response_filter: bool | None = None
     max_response_bytes: int | Literal["settings"] | None = "settings"
+    scopes_from_security: bool = False
 
     def __post_init__(self) -> None:
         timeout = self.timeout
@@ -255,6 +256,7 @@ def _convert(
                 output_schemas=policy,
                 shaping=shaping,
                 warnings=parsed.warnings,
+                scopes=_scopes(parsed, operation) if options.scopes_from_security else frozenset(),
             )
         except OpenAPIError as exc:  # a definition it needs cannot be converted
             parsed.skipped.append(SkippedOperation(operation.method, operation.path, exc.pointer, exc.reason))
@@ -266,6 +268,12 @@ def _convert(
             if replaced is not None:
                 converted.component = replaced
     return conversion
+
+
+def _scopes(parsed: ParsedDocument, operation: Operation) -> frozenset[str]:
+    """``scopes_from_security``: the OAuth scopes of the operation's effective security."""
+    requirements = operation.security if operation.security is not None else parsed.security
+    return security_scopes(requirements, parsed.security_schemes)
 
 
 def _base_url(
