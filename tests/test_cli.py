@@ -230,15 +230,25 @@ def test_a_failing_hook_is_listed_as_a_failure(capsys, fake_distribution):
 @pytest.mark.parametrize(
     ("argv", "code", "message"),
     [
-        (["inspect", "nowhere.yaml"], EXIT_FAILED, "no file 'nowhere.yaml'; a SOURCE is an OpenAPI document"),
-        (["inspect", "."], EXIT_FAILED, "'.' is a directory"),
+        (
+            ["inspect", "nowhere.yaml"],
+            EXIT_FAILED,
+            "no file 'nowhere.yaml'; a TARGET is a file, an http(s) URL",
+        ),
+        (["inspect", "."], EXIT_USAGE, "no TARGET, and no project file in this directory"),
+        (
+            ["inspect", "notes.txt"],
+            EXIT_FAILED,
+            "nothing serves notes.txt (a file): a TARGET is an MCPKit server",
+        ),
         (["inspect", "nomodule:app"], EXIT_FAILED, "no module named 'nomodule'"),
         (
             ["inspect", "shop:nope"],
             EXIT_FAILED,
-            "module 'shop' has no attribute 'nope'; FastAPI apps in it: app",
+            "module 'shop' has no attribute 'nope'; servers in it: app",
         ),
-        (["inspect", "shop:not_an_app"], EXIT_FAILED, "needs a FastAPI app instance"),
+        (["inspect", "shop:not_an_app"], EXIT_FAILED, "nothing serves shop:not_an_app (a value of type int)"),
+        (["inspect", "shop:FastAPI"], EXIT_FAILED, "(the class FastAPI, not an instance)"),
         (
             ["inspect", "failing:app"],
             EXIT_FAILED,
@@ -266,7 +276,7 @@ def test_a_failing_hook_is_listed_as_a_failure(capsys, fake_distribution):
             "--name-strategy: unknown name strategy 'x'",
         ),
         (["inspect", "shop:app", "--bogus"], EXIT_USAGE, "Unknown option: --bogus"),
-        (["inspect"], EXIT_USAGE, "requires an argument"),
+        (["inspect"], EXIT_USAGE, "no TARGET, and no project file in this directory"),
         (["frobnicate"], EXIT_USAGE, 'Unknown command "frobnicate"'),
         (
             ["serve", "shop:app", "--transport", "pigeon"],
@@ -302,6 +312,7 @@ def test_errors_are_one_line_with_an_exit_code(capsys, shop_dir, argv, code, mes
     (shop_dir / "failing.py").write_text("import fastapi\n1 / 0\n")
     (shop_dir / "needy.py").write_text("import not_installed_lib\n")
     (shop_dir / "invalid.yaml").write_text("openapi: 4.0.0\ninfo: {title: x, version: '1'}\npaths: {}\n")
+    (shop_dir / "notes.txt").write_text("not a document\n")
     exit_code, out, err = run(capsys, *argv)
     assert exit_code == code
     assert out == ""
@@ -317,28 +328,27 @@ def test_a_missing_plugin_names_the_install_command(capsys, monkeypatch):
     monkeypatch.setenv("MCPKIT_DISABLE_PLUGINS", "mcpkit-openapi,mcpkit-http")
     code, _, err = run(capsys, "inspect", PETSTORE)
     assert code == EXIT_FAILED
-    assert "unknown source 'openapi'" in err
-    assert "pip install 'mcpkit[openapi]'" in err
+    assert f"nothing serves {PETSTORE} (a file)" in err
+    assert "not installed: pip install 'mcpkit[openapi]' serves openapi targets" in err
     code, _, err = run(capsys, "serve", PETSTORE, "--transport", "http")
     assert code == EXIT_FAILED
     assert "pip install 'mcpkit[http]'" in err
 
 
-def test_a_source_without_inspect_cannot_be_inspected(capsys, fake_distribution, monkeypatch):
+def test_a_target_without_inspect_cannot_be_inspected(capsys, fake_distribution, tmp_path):
     build_only = (
-        "from mcpkit import hookimpl\n\n"
-        "class Source:\n"
-        "    def build(self, server_class, /, **options):\n"
-        "        return server_class('built')\n\n"
+        "from mcpkit import MCPKit, hookimpl\n"
+        "from mcpkit.targets import Target\n\n"
         "@hookimpl\n"
-        "def mcpkit_register_sources(register):\n"
-        "    register('openapi', Source())\n"
+        "def mcpkit_register_target_resolvers(register):\n"
+        "    register('notes', lambda value: Target('notes file', lambda **o: MCPKit('notes'))\n"
+        "             if isinstance(value, str) and value.endswith('.notes') else None)\n"
     )
-    fake_distribution("other-openapi", {"other": "other_source"}, {"other_source": build_only})
-    monkeypatch.setenv("MCPKIT_DISABLE_PLUGINS", "mcpkit-openapi")
-    code, _, err = run(capsys, "inspect", PETSTORE)
+    fake_distribution("notes-mcp", {"notes": "notes_target"}, {"notes_target": build_only})
+    (tmp_path / "todo.notes").write_text("buy milk\n")
+    code, _, err = run(capsys, "inspect", tmp_path / "todo.notes")
     assert code == EXIT_FAILED
-    assert "the 'openapi' source plugin cannot inspect: it has no inspect() method" in err
+    assert "todo.notes (notes file) cannot be inspected: its target has no inspect()" in err
 
 
 def test_help_and_version(capsys):
@@ -399,7 +409,7 @@ def test_progress_shows_only_when_standard_error_is_a_terminal(capsys):
     os.close(controller)
     assert done.returncode == EXIT_OK
     assert json.loads(done.stdout)["title"] == "Swagger Petstore"  # standard output stays plain JSON
-    assert f"Converting {PETSTORE}".encode() in shown
+    assert f"Inspecting {PETSTORE}".encode() in shown
 
 
 def test_module_attr_is_imported_from_the_current_directory(capsys, shop_dir):

@@ -8,6 +8,7 @@ The stdio and HTTP runs are subprocesses of the installed ``mcpkit`` command, dr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import socket
@@ -33,6 +34,8 @@ from mcpkit.transports import Transport
 MCPKIT = Path(sys.executable).with_name("mcpkit")
 
 SHOP = """
+import hashlib
+
 import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -58,7 +61,9 @@ def create_product(name: str) -> dict[str, str]:
 
 @app.get("/whoami", tags=["admin"])
 def whoami(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> dict[str, str]:
-    return {"authorization": request.headers.get("authorization", ""), "host": request.headers["host"]}
+    # A digest: the credential itself is masked in results (it is a secret of the call).
+    authorization = request.headers.get("authorization", "").encode()
+    return {"authorization": hashlib.sha256(authorization).hexdigest(), "host": request.headers["host"]}
 
 
 @app.get("/slow", tags=["admin"])
@@ -122,6 +127,10 @@ def serve(capsys, tmp_path, monkeypatch):
     sys.modules.pop("shop", None)
 
 
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def call(server: MCPKit, name: str, arguments: dict[str, Any] | None = None) -> Any:
     async def go() -> Any:
         async with Client(server, raise_on_error=False) as client:
@@ -157,12 +166,15 @@ def test_headers_and_base_url_reach_the_app(serve):
         "--base-url",
         "http://shop.internal",
     )
-    assert call(server, "whoami_whoami_get").data == {"authorization": "Bearer h-1", "host": "shop.internal"}
+    assert call(server, "whoami_whoami_get").data == {
+        "authorization": digest("Bearer h-1"),
+        "host": "shop.internal",
+    }
 
 
 def test_credentials_by_security_scheme(serve):
     server, _, _ = serve("shop:app", "--auth", "HTTPBearer=s3cret")
-    assert call(server, "whoami_whoami_get").data["authorization"] == "Bearer s3cret"
+    assert call(server, "whoami_whoami_get").data["authorization"] == digest("Bearer s3cret")
 
 
 def test_resources_preset_and_tags(serve):
@@ -287,7 +299,7 @@ async def test_serve_over_stdio(shop_dir):
         assert client.server_info is not None
         assert (client.server_info.name, client.server_info.version) == ("Tiny shop", "2.0")
         assert {tool.name for tool in await client.list_tools()} == {"whoami_whoami_get", "slow_slow_get"}
-        assert (await client.call_tool("whoami_whoami_get")).data["authorization"] == "Bearer h-2"
+        assert (await client.call_tool("whoami_whoami_get")).data["authorization"] == digest("Bearer h-2")
 
 
 IGNORING_SIGINT = [

@@ -25,6 +25,7 @@ def test_there_are_hooks_for_every_extension_point():
         "mcpkit_register_transports",
         "mcpkit_register_openapi_parsers",
         "mcpkit_register_search_strategies",
+        "mcpkit_register_target_resolvers",
         "mcpkit_handle_request",
     }
 

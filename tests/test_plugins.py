@@ -43,6 +43,7 @@ def test_kernel_builtins_load_through_their_entry_point():
     assert kernel.hooks == (
         "mcpkit_register_name_strategies",
         "mcpkit_register_search_strategies",
+        "mcpkit_register_target_resolvers",
         "mcpkit_register_transports",
     )
     assert host.transports.get("stdio") is StdioTransport

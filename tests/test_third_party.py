@@ -55,7 +55,12 @@ def test_the_plugin_is_found_through_its_entry_point(readonly):
     host = PluginHost()
     [plugin] = [p for p in host.plugins if p.name == "readonly"]
     assert (plugin.distribution, plugin.version) == ("mcpkit-readonly", "0.1.0")
-    assert plugin.hooks == ("mcpkit_register_name_strategies", "mcpkit_register_route_mappers")
+    assert plugin.hooks == (
+        "mcpkit_register_name_strategies",
+        "mcpkit_register_route_mappers",
+        "mcpkit_register_sources",
+        "mcpkit_register_target_resolvers",
+    )
     assert host.route_mappers.registration("readonly").plugin == "readonly"
     assert host.name_strategies.registration("readonly").plugin == "readonly"
     assert host.failures == []
@@ -89,6 +94,8 @@ def test_seen_by_the_command_line(readonly, capsys):
     assert plugin["hooks"] == {
         "mcpkit_register_name_strategies": ["readonly"],
         "mcpkit_register_route_mappers": ["readonly"],
+        "mcpkit_register_sources": ["starlette"],
+        "mcpkit_register_target_resolvers": ["starlette"],
     }
 
     argv = ["inspect", str(PETSTORE), "--route-mapper", "readonly", "--name-strategy", "readonly", "--json"]
@@ -127,4 +134,4 @@ def test_the_plugins_own_tests_pass_with_mcpkit_testing(site):
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "7 passed" in done.stdout
+    assert "10 passed" in done.stdout

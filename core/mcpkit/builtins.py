@@ -1,5 +1,5 @@
-"""The kernel's built-in plugin: the ``stdio`` transport, the ``default`` name strategy and the
-``bm25`` search strategy.
+"""The kernel's built-in plugin: the ``stdio`` transport, the ``default`` name strategy, the
+``bm25`` search strategy and the ``mcpkit`` target resolver (``MCPKit`` servers on the command line).
 
 It is found through the kernel distribution's own ``mcpkit`` entry point, exactly like a third-party
 plugin, and always loads.
@@ -11,6 +11,7 @@ from mcpkit.naming import NameStrategy, default_name_strategy
 from mcpkit.plugins import hookimpl
 from mcpkit.registry import Register
 from mcpkit.search import SearchStrategy, bm25_strategy
+from mcpkit.targets import TargetResolver, server_target
 from mcpkit.transports import StdioTransport, Transport
 
 
@@ -30,3 +31,9 @@ def mcpkit_register_name_strategies(register: Register[NameStrategy]) -> None:
 def mcpkit_register_search_strategies(register: Register[SearchStrategy]) -> None:
     """Register ``bm25``: weighted-field BM25 over stemmed words."""
     register("bm25", bm25_strategy)
+
+
+@hookimpl
+def mcpkit_register_target_resolvers(register: Register[TargetResolver]) -> None:
+    """Register ``mcpkit``: an ``MCPKit`` server (or a function returning one) is served as it is."""
+    register("mcpkit", server_target)

@@ -1,15 +1,18 @@
-"""The ``mcpkit`` command: serve an API as an MCP server, show what it becomes, list the plugins.
+"""The ``mcpkit`` command: serve any server, try it, call it, add it to the clients people use.
 
-- ``mcpkit serve SOURCE`` serves an OpenAPI document (a path or an ``http(s)://`` URL) or a FastAPI
-  app (``module:attr``, imported from the current directory) over stdio, HTTP or SSE;
-- ``mcpkit inspect SOURCE`` shows the components SOURCE becomes (a table, or ``--json``) and the
-  operations that could not be converted;
+- ``mcpkit serve [TARGET]`` serves TARGET over stdio, HTTP or SSE;
+- ``mcpkit inspect [TARGET]`` shows the components TARGET becomes (a table, or ``--json``);
+- ``mcpkit dev [TARGET]`` serves over HTTP, restarting on every change, with the MCP Inspector;
+- ``mcpkit install CLIENT [TARGET]`` adds the server to a client's configuration;
+- ``mcpkit list [TARGET]`` and ``mcpkit call [TARGET] TOOL [ARG...]`` list and call any server;
 - ``mcpkit plugins`` lists the plugins loaded, failed and skipped.
 
-Options map onto ``MCPKit.from_openapi``, ``MCPKit.from_fastapi`` and ``mcp.run``; docs/cli.md
-describes each. An error is one line on standard error. Exit codes: :data:`EXIT_OK`,
-:data:`EXIT_FAILED` (the command was understood but failed), :data:`EXIT_USAGE` (the command line
-is wrong), :data:`EXIT_INTERRUPTED`.
+A TARGET is whatever a plugin's target resolver claims (:mod:`mcpkit.targets`: an OpenAPI document, a
+FastAPI app, an ``MCPKit`` server, ...); with none, the project file of the current directory
+(:mod:`mcpkit.project`). Options map onto ``MCPKit.from_openapi``, ``MCPKit.from_fastapi`` and
+``mcp.run``; docs/cli.md describes each. An error is one line on standard error. Exit codes:
+:data:`EXIT_OK`, :data:`EXIT_FAILED` (the command was understood but failed), :data:`EXIT_USAGE`
+(the command line or the project file is wrong), :data:`EXIT_INTERRUPTED`.
 
 The command-line libraries (cyclopts, rich), httpx and the plugins are imported when a command runs,
 never by ``import mcpkit``.
@@ -17,31 +20,35 @@ never by ``import mcpkit``.
 
 from __future__ import annotations
 
-import importlib
 import json as json_module
 import os
 import re
+import shlex
 import sys
-import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcpkit import __version__
-from mcpkit.exceptions import MCPKitError, MissingPluginError, UnknownNameError
+from mcpkit.cli_errors import CommandError, UsageError, describe
+from mcpkit.exceptions import MissingPluginError, UnknownNameError
 from mcpkit.plugins import KINDS, get_plugin_host
+from mcpkit.project import Project, find_project
 from mcpkit.registry import Registry
 from mcpkit.routing import MCPType, Route, RouteMap, RouteMapFn
 from mcpkit.server import MCPKit
 from mcpkit.settings import Settings
-from mcpkit.sources import InspectableSource
+from mcpkit.targets import Resolved, resolve
 
 if TYPE_CHECKING:
     from cyclopts import App
     from rich.console import Console
     from rich.table import Table
+
+    from mcpkit.calls import Connection
+
+__all__ = ["CommandError", "UsageError", "main", "parse_command_line"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -52,21 +59,30 @@ EXIT_INTERRUPTED = 130
 
 OutputSchemas = Literal["compact", "full", "none"]
 DiscoveryMode = Literal["off", "search", "auto"]
+ClientName = Literal["claude-desktop", "claude-code", "cursor", "vscode", "mcp-json"]
 
-
-_APP_REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HTTP_TRANSPORTS = frozenset({"http", "sse"})
 _WARNINGS_SHOWN = 10
 _WHOLE_COLUMNS = frozenset({"Kind", "Name", "Method", "Plugin"})
-
-
-class UsageError(MCPKitError):
-    """The command line is wrong (exit code 2)."""
-
-
-class CommandError(MCPKitError):
-    """The command failed (exit code 1)."""
+_DEV_OWN_OPTIONS = frozenset({"--transport", "--host", "--port", "--path", "--directory"})
+_CONVERSION_OPTIONS = (
+    "base_url",
+    "name",
+    "resources",
+    "include_tags",
+    "exclude_tags",
+    "route_mapper",
+    "name_strategy",
+    "parser",
+    "output_schemas",
+    "response_filter",
+    "max_response_bytes",
+    "discovery",
+    "timeout",
+    "forward_header",
+)
+"""The options of ``serve`` that convert an API; a ready server (an ``MCPKit``) takes none."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except Exception as exc:
-        return _fail(_describe(exc), EXIT_FAILED)
+        return _fail(describe(exc), EXIT_FAILED)
     return EXIT_OK
 
 
@@ -104,7 +120,11 @@ def _app() -> App:
         suppress_keyboard_interrupt=False,  # Ctrl+C is EXIT_INTERRUPTED, in main
     )
     app.command(serve)
-    app.command(inspect_source, name="inspect")
+    app.command(inspect_target, name="inspect")
+    app.command(dev)
+    app.command(install)
+    app.command(list_target, name="list")
+    app.command(call)
     app.command(plugins)
     return app
 
@@ -113,10 +133,11 @@ def _app() -> App:
 
 
 def serve(
-    source: str,
+    target: str | None = None,
     /,
     *,
-    transport: str = "stdio",
+    directory: Path | None = None,
+    transport: str | None = None,
     host: str | None = None,
     port: int | None = None,
     allowed_host: list[str] | None = None,
@@ -144,15 +165,19 @@ def serve(
     discovery: DiscoveryMode | None = None,
     timeout: float | None = None,
 ) -> None:
-    """Serve SOURCE as an MCP server until stopped.
+    """Serve TARGET as an MCP server until stopped.
 
     Parameters
     ----------
-    source
-        An OpenAPI document (a file path or an http(s) URL), or a FastAPI app as module:attr
-        (imported from the current directory).
+    target
+        What to serve: an OpenAPI document (a file or an http(s) URL), module:attr or
+        file.py[:attr] (an MCPKit server, a function returning one, a FastAPI app), a directory (its
+        project file), or what a plugin serves. Default: the project file of the current directory.
+    directory
+        Change to this directory first: module:attr is imported, and the project file read, there.
     transport
-        stdio (what desktop clients launch), http (Streamable HTTP at /mcp), sse, or a plugin's.
+        stdio (what desktop clients launch), http (Streamable HTTP at /mcp), sse, or a plugin's
+        (default: the project's, else stdio).
     host
         Address to bind (http, sse; default 127.0.0.1).
     port
@@ -220,49 +245,68 @@ def serve(
         Seconds a whole call to the API may take, from connecting to the last byte of the response
         (default 30).
     """
+    if directory is not None:
+        _change_directory(directory)
+    text, project = _project(target)
     _check_names(transport=transport, route_mappers=route_mapper, name_strategy=name_strategy, parser=parser)
-    if stateless and transport != "http":
+    given = _given(
+        transport=transport,
+        host=host,
+        port=port,
+        allowed_host=allowed_host,
+        allowed_origin=allowed_origin,
+        path=path,
+        stateless=stateless or None,
+        forward_header=forward_header,
+        oauth_issuer=oauth_issuer,
+        oauth_audience=oauth_audience,
+        oauth_jwks_uri=oauth_jwks_uri,
+        oauth_scopes=oauth_scopes,
+        base_url=base_url,
+        name=name,
+        resources=resources or None,
+        include_tags=include_tags,
+        exclude_tags=exclude_tags,
+        route_mapper=route_mapper,
+        name_strategy=name_strategy,
+        parser=parser,
+        output_schemas=output_schemas,
+        response_filter=response_filter or None,
+        max_response_bytes=max_response_bytes,
+        discovery=discovery,
+        timeout=timeout,
+    )
+    values = {**_project_values(project), **given}
+    transport = values.get("transport", "stdio")
+    if values.get("stateless") and transport != "http":
         raise UsageError(f"--stateless applies to --transport http, not {transport}")
     oauth = _oauth_options(
         transport,
         Settings(),
-        issuer=oauth_issuer,
-        audience=oauth_audience,
-        jwks_uri=oauth_jwks_uri,
-        scopes=split_tags(oauth_scopes),
+        issuer=values.get("oauth_issuer"),
+        audience=values.get("oauth_audience"),
+        jwks_uri=values.get("oauth_jwks_uri"),
+        scopes=split_tags(values.get("oauth_scopes")),
     )
-    headers = parse_headers(header or [])
-    options = _conversion_options(
-        resources, include_tags, exclude_tags, route_mapper, name_strategy, parser, output_schemas
-    )
-    options.update(
-        _given(
-            name=name,
-            auth=parse_auth(auth or []) or None,
-            response_filter=response_filter or None,
-            discovery=discovery,
-            timeout=timeout,
-            forward_headers=parse_header_names("--forward-header", forward_header or []) or None,
-        )
-    )
-    if max_response_bytes is not None:
-        options["max_response_bytes"] = parse_max_response_bytes(max_response_bytes)
-    with _progress(f"Converting {source}"):
-        server = _build_server(source, base_url, headers, options)
+    headers = {**(project.headers() if project else {}), **parse_headers(header or [])}
+    credentials = {**_project_credentials(project), **parse_auth(auth or [])}
+    server = _server(text, project, values, headers, credentials)
     _stderr().print(f"mcpkit: serving {_summary(server)} over {transport}", highlight=False, soft_wrap=True)
     serving = _serving_options(
         transport,
         server.settings,
-        allowed_hosts=allowed_host,
-        allowed_origins=allowed_origin,
-        path=path,
-        stateless=stateless,
+        allowed_hosts=values.get("allowed_host"),
+        allowed_origins=values.get("allowed_origin"),
+        path=values.get("path"),
+        stateless=bool(values.get("stateless")),
     )
-    server.run(transport=transport, **_given(host=host, port=port), **serving, **oauth)
+    server.run(
+        transport=transport, **_given(host=values.get("host"), port=values.get("port")), **serving, **oauth
+    )
 
 
-def inspect_source(
-    source: str,
+def inspect_target(
+    target: str | None = None,
     /,
     *,
     json: bool = False,
@@ -273,13 +317,14 @@ def inspect_source(
     name_strategy: str | None = None,
     parser: str | None = None,
 ) -> None:
-    """Show what SOURCE becomes: each component's kind, name, method, path and annotations, and the
-    operations that could not be converted. Nothing is called.
+    """Show what TARGET becomes: each component's kind, name and annotations (a resource's URI, a
+    prompt's arguments), the method and path of the operation behind it, and the operations that
+    could not be converted. Nothing is called.
 
     Parameters
     ----------
-    source
-        An OpenAPI document (a file path or an http(s) URL), or a FastAPI app as module:attr.
+    target
+        What to inspect, as for serve (default: the project file of the current directory).
     json
         Print JSON for machines instead of tables.
     resources
@@ -295,16 +340,218 @@ def inspect_source(
     parser
         The OpenAPI parser, by name.
     """
+    text, project = _project(target)
     _check_names(route_mappers=route_mapper, name_strategy=name_strategy, parser=parser)
-    options = _conversion_options(
-        resources, include_tags, exclude_tags, route_mapper, name_strategy, parser, None
+    given = _given(
+        resources=resources or None,
+        include_tags=include_tags,
+        exclude_tags=exclude_tags,
+        route_mapper=route_mapper,
+        name_strategy=name_strategy,
+        parser=parser,
     )
-    with _progress(f"Converting {source}"):
-        report = _inspect(source, options)
+    values = {key: value for key, value in _project_values(project).items() if key in _ROUTE_OPTIONS}
+    values.update(given)
+    resolved = _resolve(text, project)
+    inspect = resolved.target.inspect
+    if inspect is None:
+        raise CommandError(
+            f"{text} ({resolved.target.kind}) cannot be inspected: its target has no inspect()"
+        )
+    options = _route_options(values)
+    _refuse_options(resolved, list(values))
+    with _progress(f"Inspecting {text}"):
+        report = {"source": text, **inspect(settings=Settings(), **options)}
     if json:
         _print_json(report)
     else:
-        _print_conversion(report)
+        _print_report(report, converted=resolved.target.converts)
+
+
+def dev(
+    target: str | None = None,
+    /,
+    *serve_options: str,
+    host: str | None = None,
+    port: int | None = None,
+    path: str | None = None,
+    inspector: Annotated[bool, _negative("--no-inspector")] = True,
+    reload_dir: list[Path] | None = None,
+) -> None:
+    """Serve TARGET over HTTP for development: restart it whenever a file changes, and start the MCP
+    Inspector pointed at it. Stop with Ctrl+C.
+
+    Parameters
+    ----------
+    target
+        What to serve, as for serve (default: the project file of the current directory).
+    serve_options
+        Options of serve after --, like -- --resources --auth token=... (not --transport, --host,
+        --port, --path: give those to dev).
+    host
+        Address to bind (default: the project's, else 127.0.0.1).
+    port
+        Port to bind (default: the project's, else 8000).
+    path
+        The endpoint's URL path (default: the project's, else MCPKIT_HTTP_PATH, else /mcp).
+    inspector
+        Start the MCP Inspector (npx @modelcontextprotocol/inspector; needs Node.js 22 or later).
+        Without Node.js, the command to run is printed instead.
+    reload_dir
+        A directory whose changes restart the server; repeatable (default: the current directory and
+        the target's).
+    """
+    from mcpkit.dev import DevServer, run_dev
+
+    target, passed = _split_passthrough(target, serve_options)
+    own = sorted(_DEV_OWN_OPTIONS & {option.partition("=")[0] for option in passed})
+    if own:
+        raise UsageError(f"{', '.join(own)}: give these to mcpkit dev itself, not after --")
+    text, project = _project(target)
+    http = project.settings.http if project else None
+    host = host or (http.host if http else None) or "127.0.0.1"
+    port = port or (http.port if http else None) or 8000
+    path = path or (http.path if http else None) or Settings().http_path or "/mcp"
+    argv = [*([target] if target else []), "--transport", "http", "--host", host, "--port", str(port)]
+    argv += ["--path", path, *passed]
+    parse_command_line(["serve", *argv])
+    file = _file_of(text)
+    watched = [Path.cwd(), *(reload_dir or [])]
+    watched += [project.directory] if project else [file.resolve().parent] if file else []
+    run_dev(
+        DevServer(
+            command=[sys.executable, "-m", "mcpkit.cli", "serve", *argv],
+            url=f"http://{_url_host(host)}:{port}{path}",
+        ),
+        watched=watched,
+        inspector=inspector,
+        report=_stderr_line,
+    )
+
+
+def install(
+    client: ClientName,
+    target: str | None = None,
+    /,
+    *serve_options: str,
+    name: str | None = None,
+    env: list[str] | None = None,
+    secret: list[str] | None = None,
+    config: Path | None = None,
+    dry_run: bool = False,
+    replace: bool = False,
+) -> None:
+    """Add TARGET to CLIENT's configuration, as a server it launches (mcpkit serve, over stdio) in the
+    current directory. Other entries are kept.
+
+    Parameters
+    ----------
+    client
+        claude-desktop, claude-code (.mcp.json here), cursor (~/.cursor/mcp.json), vscode
+        (.vscode/mcp.json here), or mcp-json (the mcpServers JSON, printed).
+    target
+        What to serve, as for serve (default: the project file of the current directory).
+    serve_options
+        Options of serve after --, like -- --resources --transport stdio.
+    name
+        The server's name in the configuration (default: the project's name, else the target's).
+    env
+        KEY=VALUE: an environment variable the server gets, written as it is; repeatable.
+    secret
+        NAME: an environment variable the server gets by reference, never written: the client reads
+        it from its own environment (claude-code, cursor) or asks for it (vscode); repeatable. The
+        variables the project file refers to are added.
+    config
+        The configuration file to change (default: the client's own; mcp-json: none, printed).
+    dry_run
+        Print the change instead of making it.
+    replace
+        Replace an entry of the same name.
+    """
+    from mcpkit.install import ServerEntry, add_server, default_name
+
+    target, passed = _split_passthrough(target, serve_options)
+    parse_command_line(["serve", *([target] if target else []), *passed])
+    text, project = _project(target)
+    _resolve(text, project)  # the server must be found now, not when the client starts it
+    secrets = [*(project.environment_variables() if project else []), *(secret or [])]
+    serve_command = ["serve", "--directory", str(Path.cwd()), *([target] if target else []), *passed]
+    entry = ServerEntry(
+        name=name or default_name(text, project),
+        command=[*_mcpkit_command(), *serve_command],
+        env=_environment(env or []),
+        secrets=_variable_names(secrets),
+    )
+    add_server(client, entry, config=config, dry_run=dry_run, replace=replace, report=_stdout_line)
+
+
+def list_target(
+    target: str | None = None,
+    /,
+    *,
+    command: str | None = None,
+    header: list[str] | None = None,
+    sse: bool = False,
+    json: bool = False,
+    timeout: float = 60.0,
+) -> None:
+    """List the tools, resources, resource templates and prompts of a server.
+
+    Parameters
+    ----------
+    target
+        The server: an http(s) URL of a running one (Streamable HTTP, or SSE with --sse), or what
+        serve takes, built here and connected in memory (default: the project file of the current
+        directory).
+    command
+        A command line that serves over stdio, like 'python server.py', instead of TARGET.
+    header
+        'Name: value' sent with every request to a URL; repeatable.
+    sse
+        The URL serves SSE, not Streamable HTTP.
+    json
+        Print JSON for machines instead of tables.
+    timeout
+        Seconds to wait for each answer.
+    """
+    from mcpkit.calls import list_server
+
+    connection = _connection(target, command, header, sse, timeout)
+    list_server(connection, json=json, console=_stdout())
+
+
+def call(
+    *words: str,
+    command: str | None = None,
+    header: list[str] | None = None,
+    sse: bool = False,
+    json: bool = False,
+    timeout: float = 60.0,
+) -> None:
+    """Call a tool of a server: [TARGET] TOOL [ARGUMENT...]. An ARGUMENT is NAME=VALUE (VALUE is JSON,
+    or text for a string argument) or a JSON object of arguments.
+
+    Parameters
+    ----------
+    words
+        [TARGET] TOOL [ARGUMENT...]: TARGET as for list (default: the project file of the current
+        directory, or --command), the tool's name, its arguments.
+    command
+        A command line that serves over stdio, like 'python server.py', instead of TARGET.
+    header
+        'Name: value' sent with every request to a URL; repeatable.
+    sse
+        The URL serves SSE, not Streamable HTTP.
+    json
+        Print the whole result as JSON for machines.
+    timeout
+        Seconds to wait for the result.
+    """
+    from mcpkit.calls import call_tool, split_call
+
+    target, tool, arguments = split_call(words, has_command=command is not None)
+    connection = _connection(target, command, header, sse, timeout)
+    call_tool(connection, tool, arguments, json=json, console=_stdout(), errors=_stderr())
 
 
 def plugins(*, json: bool = False) -> None:
@@ -354,24 +601,29 @@ def parse_header_names(option: str, values: Sequence[str]) -> list[str]:
 
 
 def parse_auth(values: Sequence[str]) -> dict[str, Any]:
-    """``--auth NAME=VALUE`` values by security scheme name. A VALUE starting with ``[`` or ``{`` is
-    JSON (a basic pair, an OAuth2 mapping); anything else is the credential as it stands."""
+    """``--auth NAME=VALUE`` values by security scheme name (see :func:`credential`)."""
     credentials: dict[str, Any] = {}
     for value in values:
         scheme, equals, secret = value.partition("=")
         if not equals or not scheme.strip() or not secret:
             raise UsageError("--auth takes NAME=VALUE: a security scheme name, '=', its credential")
-        if secret.lstrip().startswith(("[", "{")):
-            try:
-                credentials[scheme.strip()] = json_module.loads(secret)
-            except ValueError as exc:
-                raise UsageError(
-                    f"--auth {scheme.strip()}=...: the value starts like JSON but is not valid JSON "
-                    f"(at character {getattr(exc, 'pos', '?')})"
-                ) from None
-        else:
-            credentials[scheme.strip()] = secret
+        credentials[scheme.strip()] = credential(scheme.strip(), secret)
     return credentials
+
+
+def credential(scheme: str, secret: str) -> Any:
+    """The credential of security scheme ``scheme``: ``secret`` parsed as JSON when it starts with
+    ``[`` or ``{`` (a basic pair, an OAuth2 mapping), else as it stands. The secret is never repeated
+    in the error."""
+    if not secret.lstrip().startswith(("[", "{")):
+        return secret
+    try:
+        return json_module.loads(secret)
+    except ValueError as exc:
+        raise UsageError(
+            f"--auth {scheme}=...: the value starts like JSON but is not valid JSON "
+            f"(at character {getattr(exc, 'pos', '?')})"
+        ) from None
 
 
 def parse_max_response_bytes(value: str) -> int | None:
@@ -506,15 +758,24 @@ def _check_names(
     route_mappers: Sequence[str] | None = None,
     name_strategy: str | None = None,
     parser: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> None:
     """Plugin names are checked before any work: an unknown one is a :class:`UsageError` listing the
-    valid ones; a well-known one whose plugin is missing raises :class:`MissingPluginError`."""
+    valid ones; a well-known one whose plugin is missing raises :class:`MissingPluginError`.
+    ``labels`` say where each name was given (default: its option)."""
     host = get_plugin_host()
+    where = {
+        "transport": "--transport",
+        "name_strategy": "--name-strategy",
+        "parser": "--parser",
+        "route_mappers": "--route-mapper",
+        **(labels or {}),
+    }
     lookups: list[tuple[str, Registry[Any], str | None]] = [
-        ("--transport", host.transports, transport),
-        ("--name-strategy", host.name_strategies, name_strategy),
-        ("--parser", host.openapi_parsers, parser),
-        *(("--route-mapper", host.route_mappers, mapper) for mapper in route_mappers or ()),
+        (where["transport"], host.transports, transport),
+        (where["name_strategy"], host.name_strategies, name_strategy),
+        (where["parser"], host.openapi_parsers, parser),
+        *((where["route_mappers"], host.route_mappers, mapper) for mapper in route_mappers or ()),
     ]
     for option, registry, name in lookups:
         if name is None:
@@ -527,98 +788,239 @@ def _check_names(
             raise UsageError(f"{option}: {exc}") from None
 
 
-# Sources
+# Targets and projects
+
+_ROUTE_OPTIONS = frozenset(
+    {"resources", "include_tags", "exclude_tags", "route_mapper", "name_strategy", "parser"}
+)
+"""The options of ``serve`` that ``inspect`` takes too: they decide what the operations become."""
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    """What SOURCE names: an OpenAPI document (``"openapi"``) or a FastAPI app (``"fastapi"``)."""
+def _project(target: str | None) -> tuple[str, Project | None]:
+    """The TARGET to resolve, and the project it is from: with no TARGET, or a directory, the project
+    file there (checked, plugin names included)."""
+    if target is not None and not Path(target).is_dir():
+        return target, None
+    project = find_project(Path(target or "."))
+    if project is None:
+        where = "in this directory" if target in (None, ".") else f"in {target}"
+        raise UsageError(
+            f"no TARGET, and no project file {where} (mcpkit.toml, or [tool.mcpkit] in pyproject.toml); "
+            "give a TARGET or write a project file (docs/cli.md#the-project-file)"
+        )
+    settings = project.settings
+    _check_names(
+        transport=settings.transport,
+        route_mappers=settings.route_mappers,
+        name_strategy=settings.name_strategy,
+        parser=settings.parser,
+        labels={key: project.key(key) for key in ("transport", "route_mappers", "name_strategy", "parser")},
+    )
+    return project.source, project
 
-    text: str
-    kind: Literal["openapi", "fastapi"]
 
-
-def resolve_source(text: str) -> Source:
-    """Tell an OpenAPI document (an existing file or an http(s) URL) from a FastAPI app (module:attr)."""
-    if text.startswith(("http://", "https://")):
-        return Source(text, "openapi")
-    path = Path(text)
-    if path.is_dir():
-        raise CommandError(f"{text!r} is a directory; give an OpenAPI document or module:attr")
-    if path.is_file():
-        return Source(text, "openapi")
-    if _APP_REFERENCE.fullmatch(text):
-        return Source(text, "fastapi")
-    raise CommandError(
-        f"no file {text!r}; a SOURCE is an OpenAPI document (a file or an http(s) URL) "
-        "or a FastAPI app as module:attr"
+def _project_values(project: Project | None) -> dict[str, Any]:
+    """The project's options, named as ``serve``'s (headers and credentials aside)."""
+    if project is None:
+        return {}
+    settings, http = project.settings, project.settings.http
+    bound = settings.max_response_bytes
+    return _given(
+        transport=settings.transport,
+        host=http.host,
+        port=http.port,
+        allowed_host=http.allowed_hosts or None,
+        allowed_origin=http.allowed_origins or None,
+        path=http.path,
+        stateless=http.stateless or None,
+        forward_header=http.forward_headers or None,
+        oauth_issuer=http.oauth_issuer,
+        oauth_audience=http.oauth_audience,
+        oauth_jwks_uri=http.oauth_jwks_uri,
+        oauth_scopes=http.oauth_scopes or None,
+        base_url=settings.base_url,
+        name=settings.name,
+        resources=settings.route_maps == "resources" or None,
+        include_tags=settings.include_tags or None,
+        exclude_tags=settings.exclude_tags or None,
+        route_mapper=settings.route_mappers,
+        name_strategy=settings.name_strategy,
+        parser=settings.parser,
+        output_schemas=settings.output_schemas,
+        response_filter=settings.response_filter,
+        max_response_bytes=None if bound is None else str(bound),
+        discovery=settings.discovery,
+        timeout=settings.timeout,
     )
 
 
-def import_app(reference: str) -> Any:
-    """The object ``module:attr`` names, the module imported from the current directory first."""
-    module_name, _, attribute = reference.partition(":")
-    here = os.getcwd()
-    if here not in sys.path:
-        sys.path.insert(0, here)
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and f"{module_name}.".startswith(f"{exc.name}."):  # it, or its package
-            raise CommandError(f"no module named {exc.name!r} in {here} or on the Python path") from None
-        raise _import_failed(module_name, exc, here) from None
-    except Exception as exc:
-        raise _import_failed(module_name, exc, here) from None
-    found: Any = module
-    for part in attribute.split("."):
-        if not hasattr(found, part):
-            apps = sorted(n for n, v in vars(module).items() if _is_app(v))
-            hint = f"; FastAPI apps in it: {', '.join(apps)}" if apps else ""
-            raise CommandError(f"module {module_name!r} has no attribute {attribute!r}{hint}")
-        found = getattr(found, part)
-    return found
+def _project_credentials(project: Project | None) -> dict[str, Any]:
+    """The project's credentials, read from the environment, as ``--auth`` reads its values."""
+    if project is None:
+        return {}
+    return {scheme: credential(scheme, secret) for scheme, secret in project.credentials().items()}
 
 
-def _is_app(value: object) -> bool:
-    """Whether ``value`` looks like a FastAPI app instance (not the class)."""
-    return not isinstance(value, type) and callable(getattr(value, "openapi", None))
+def _resolve(text: str, project: Project | None) -> Resolved:
+    with _progress(f"Loading {text}"):
+        return resolve(text, project.directory if project else None)
 
 
-def _import_failed(module_name: str, exc: Exception, directory: str) -> CommandError:
-    return CommandError(f"importing {module_name!r} failed: {_describe(exc)}{_where(exc, directory)}")
+def _route_options(values: Mapping[str, Any]) -> dict[str, Any]:
+    return _conversion_options(
+        bool(values.get("resources")),
+        values.get("include_tags"),
+        values.get("exclude_tags"),
+        values.get("route_mapper"),
+        values.get("name_strategy"),
+        values.get("parser"),
+        values.get("output_schemas"),
+    )
 
 
-def _where(exc: BaseException, directory: str) -> str:
-    """`` (file.py, line N)``: the last place in ``directory``'s files that the error went through."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(directory)]
-    if not frames:
-        return ""
-    return f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})"
+def _build_options(
+    values: Mapping[str, Any], headers: Mapping[str, str], credentials: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The options of :attr:`Target.build` that ``values`` (named as ``serve``'s) give."""
+    options = _route_options(values)
+    options.update(
+        _given(
+            name=values.get("name"),
+            auth=dict(credentials) or None,
+            response_filter=values.get("response_filter") or None,
+            discovery=values.get("discovery"),
+            timeout=values.get("timeout"),
+            forward_headers=parse_header_names("--forward-header", values.get("forward_header") or [])
+            or None,
+            base_url=values.get("base_url"),
+            headers=dict(headers) or None,
+        )
+    )
+    if "max_response_bytes" in values:
+        options["max_response_bytes"] = parse_max_response_bytes(values["max_response_bytes"])
+    return options
 
 
-def _build_server(
-    text: str, base_url: str | None, headers: dict[str, str], options: dict[str, Any]
+def _server(
+    text: str,
+    project: Project | None,
+    values: Mapping[str, Any],
+    headers: Mapping[str, str],
+    credentials: Mapping[str, Any],
 ) -> MCPKit:
-    source = resolve_source(text)
-    get_plugin_host().sources.get(source.kind)  # a missing plugin names its pip install
-    if source.kind == "fastapi":
-        app_kwargs = _given(headers=headers or None, base_url=base_url)
-        return MCPKit.from_fastapi(import_app(text), httpx_client_kwargs=app_kwargs or None, **options)
-    client_kwargs = {"headers": headers} if headers else None
-    return MCPKit.from_openapi(
-        text, **_given(server_url=base_url, httpx_client_kwargs=client_kwargs), **options
+    """The server TARGET ``text`` names, built with the options ``values`` (named as ``serve``'s),
+    ``headers`` and ``credentials`` give; a ready server refuses them."""
+    options = _build_options(values, headers, credentials)
+    resolved = _resolve(text, project)
+    given = [key for key in _CONVERSION_OPTIONS if key in values]
+    _refuse_options(resolved, given + [name for name, v in (("header", headers), ("auth", credentials)) if v])
+    with _progress(f"Building {text}"):
+        return resolved.target.build(**options)
+
+
+def _refuse_options(resolved: Resolved, given: Sequence[str]) -> None:
+    """A ready server (an ``MCPKit``) is served as it is: conversion options are a :class:`UsageError`."""
+    if resolved.target.converts or not given:
+        return
+    flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+    raise UsageError(
+        f"{resolved.text} is an {resolved.target.kind}, served as it is: {flags} (given here or in the "
+        "project file) convert an API, like an OpenAPI document or a FastAPI app"
     )
 
 
-def _inspect(text: str, options: dict[str, Any]) -> dict[str, Any]:
-    """What SOURCE becomes, as its source plugin reports it (nothing is built or called)."""
-    source = resolve_source(text)
-    plugin = get_plugin_host().sources.get(source.kind)  # a missing plugin names its pip install
-    if not isinstance(plugin, InspectableSource):
-        raise CommandError(f"the {source.kind!r} source plugin cannot inspect: it has no inspect() method")
-    target = import_app(text) if source.kind == "fastapi" else text
-    return {"source": text, **plugin.inspect(target, settings=Settings(), **options)}
+def _change_directory(directory: Path) -> None:
+    try:
+        os.chdir(directory)
+    except OSError as exc:
+        raise CommandError(f"--directory {directory}: {exc.strerror}") from None
 
+
+def _split_passthrough(target: str | None, rest: Sequence[str]) -> tuple[str | None, list[str]]:
+    """TARGET and the options after ``--``: with no TARGET, the first option took its place."""
+    if target is not None and target.startswith("-"):
+        return None, [target, *rest]
+    return target, list(rest)
+
+
+def _negative(flag: str) -> Any:
+    """A cyclopts parameter whose negative form is ``flag`` (``--no-inspector``)."""
+    from cyclopts import Parameter
+
+    return Parameter(negative=flag)
+
+
+def _file_of(text: str) -> Path | None:
+    """The file TARGET ``text`` names, if it names one (a document, ``file.py[:attr]``)."""
+    path = Path(text.partition(".py:")[0] + ".py") if ".py:" in text else Path(text)
+    return path if path.is_file() else None
+
+
+def _url_host(host: str) -> str:
+    """``host`` as a URL's host: a wildcard bind is reached on the loopback, IPv6 in brackets."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"[{host}]" if ":" in host else host
+
+
+def _mcpkit_command() -> list[str]:
+    """How a client launches this mcpkit: the ``mcpkit`` script beside this Python, else
+    ``python -m mcpkit.cli``."""
+    script = Path(sys.executable).with_name("mcpkit")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "mcpkit.cli"]
+
+
+_ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _environment(values: Sequence[str]) -> dict[str, str]:
+    """``--env KEY=VALUE`` values as a mapping."""
+    environment: dict[str, str] = {}
+    for value in values:
+        key, equals, content = value.partition("=")
+        if not equals or not _ENVIRONMENT_NAME.fullmatch(key):
+            raise UsageError("--env takes KEY=VALUE: an environment variable name, '=', its value")
+        environment[key] = content
+    return environment
+
+
+def _variable_names(names: Sequence[str]) -> list[str]:
+    """Environment variable names, checked, each once, in order."""
+    for name in names:
+        if not _ENVIRONMENT_NAME.fullmatch(name):
+            raise UsageError(f"--secret takes an environment variable name, not {name!r}")
+    return list(dict.fromkeys(names))
+
+
+def _connection(
+    target: str | None, command: str | None, header: Sequence[str] | None, sse: bool, timeout: float
+) -> Connection:
+    """How ``list`` and ``call`` reach the server: a URL, a command over stdio, or TARGET (else the
+    project) built here and connected in memory."""
+    from mcpkit.calls import Connection
+
+    if timeout <= 0:
+        raise UsageError(f"--timeout takes a positive number of seconds, not {timeout}")
+    is_url = target is not None and target.startswith(("http://", "https://"))
+    if (header or sse) and not is_url:
+        raise UsageError("--header and --sse apply to a TARGET that is a URL")
+    if command is not None:
+        if target is not None:
+            raise UsageError("give a TARGET or --command, not both")
+        words = shlex.split(command)
+        if not words:
+            raise UsageError("--command takes a command line, like 'python server.py'")
+        return Connection(words, timeout=timeout)
+    if target is not None and is_url:
+        return Connection(
+            target, transport="sse" if sse else "http", headers=parse_headers(header or []), timeout=timeout
+        )
+    text, project = _project(target)
+    headers = project.headers() if project else {}
+    server = _server(text, project, _project_values(project), headers, _project_credentials(project))
+    return Connection(server, timeout=timeout)
+
+
+# Reports
 
 # Reports
 
@@ -661,10 +1063,16 @@ def plugins_report() -> dict[str, Any]:
 
 
 def _summary(server: MCPKit) -> str:
-    return (
-        f"{server.name!r} ({_count(len(server.tools), 'tool')}, {_count(len(server.resources), 'resource')}, "
-        f"{_count(len(server.resource_templates), 'resource template')})"
+    """``'name' (2 tools, 1 resource, 0 resource templates, 1 prompt)``: what is served (prompts
+    only when there are some)."""
+    catalog = server.catalog()
+    prompts = f", {_count(len(catalog.prompts), 'prompt')}" if catalog.prompts else ""
+    counts = (
+        _count(len(catalog.tools), "tool"),
+        _count(len(catalog.resources), "resource"),
+        _count(len(catalog.templates), "resource template"),
     )
+    return f"{server.name!r} ({', '.join(counts)}{prompts})"
 
 
 def _count(number: int, noun: str) -> str:
@@ -675,27 +1083,34 @@ def _print_json(report: dict[str, Any]) -> None:
     sys.stdout.write(json_module.dumps(report, indent=2) + "\n")
 
 
-def _print_conversion(report: dict[str, Any]) -> None:
+def _print_report(report: dict[str, Any], *, converted: bool) -> None:
+    """``inspect``'s tables: the components (with the operation behind each, for a ``converted``
+    API), what could not be converted, and the defects of the document that were tolerated."""
     console = _stdout()
     components = report["components"]
     kinds = [c["kind"] for c in components]
+    prompts = kinds.count("prompt")
     console.print(
         f"{report['title']} {report['version']}: {_count(kinds.count('tool'), 'tool')}, "
         f"{_count(kinds.count('resource'), 'resource')}, "
-        f"{_count(kinds.count('resource_template'), 'resource template')}; "
-        f"{_count(len(report['excluded']), 'operation')} excluded by route maps",
+        f"{_count(kinds.count('resource_template'), 'resource template')}"
+        + (f", {_count(prompts, 'prompt')}" if prompts else "")
+        + (f"; {_count(len(report['excluded']), 'operation')} excluded by route maps" if converted else ""),
         markup=False,
         soft_wrap=True,
     )
-    rows: list[tuple[str, ...]] = [
-        (c["kind"], c["name"], c["method"], c["path"], c.get("uri") or ", ".join(_hints(c["annotations"])))
-        for c in components
-    ]
-    console.print(_table(None, ("Kind", "Name", "Method", "Path", "Annotations or URI"), rows))
+    rows: list[tuple[str, ...]]
+    if converted:
+        columns: tuple[str, ...] = ("Kind", "Name", "Method", "Path", "Annotations or URI")
+        rows = [(c["kind"], c["name"], c["method"] or "", c["path"] or "", _details(c)) for c in components]
+    else:
+        columns = ("Kind", "Name", "Annotations, URI or arguments")
+        rows = [(c["kind"], c["name"], _details(c)) for c in components]
+    console.print(plain_table(None, columns, rows))
     skipped = report["skipped"]
     if skipped:
         rows = [(s["method"], s["path"], s["reason"]) for s in skipped]
-        console.print(_table(f"Not converted ({len(skipped)})", ("Method", "Path", "Why"), rows))
+        console.print(plain_table(f"Not converted ({len(skipped)})", ("Method", "Path", "Why"), rows))
     warnings = report["warnings"]
     if warnings:
         console.print(f"{_count(len(warnings), 'defect')} of the document tolerated:", markup=False)
@@ -703,6 +1118,15 @@ def _print_conversion(report: dict[str, Any]) -> None:
             console.print(f"  {w['pointer']}: {w['message']}", markup=False)
         if len(warnings) > _WARNINGS_SHOWN:
             console.print(f"  ... and {len(warnings) - _WARNINGS_SHOWN} more (--json lists them all)")
+
+
+def _details(component: Mapping[str, Any]) -> str:
+    """A component's annotations (a tool), URI (a resource) or arguments (a prompt; ``?``: optional)."""
+    if component.get("uri"):
+        return str(component["uri"])
+    if "arguments" in component:
+        return ", ".join(a["name"] + ("" if a["required"] else "?") for a in component["arguments"])
+    return ", ".join(_hints(component.get("annotations") or {}))
 
 
 def _hints(annotations: dict[str, Any]) -> list[str]:
@@ -728,18 +1152,18 @@ def _print_plugins(report: dict[str, Any]) -> None:
         )
         for p in report["plugins"]
     ]
-    console.print(_table("Loaded plugins", ("Plugin", "Distribution", "Hooks: names registered"), rows))
+    console.print(plain_table("Loaded plugins", ("Plugin", "Distribution", "Hooks: names registered"), rows))
     if report["failures"]:
         rows = [
             (f["plugin"], f["entry_point"], f["distribution"] or "", f["error"]) for f in report["failures"]
         ]
-        console.print(_table("Failed to load", ("Plugin", "Entry point", "Distribution", "Error"), rows))
+        console.print(plain_table("Failed to load", ("Plugin", "Entry point", "Distribution", "Error"), rows))
     if report["skipped"]:
         rows = [(s["plugin"], s["distribution"] or "", s["reason"]) for s in report["skipped"]]
-        console.print(_table("Skipped", ("Plugin", "Distribution", "Reason"), rows))
+        console.print(plain_table("Skipped", ("Plugin", "Distribution", "Reason"), rows))
 
 
-def _table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+def plain_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
     """A table of plain text (no rich markup is read from the cells)."""
     from rich.table import Table
     from rich.text import Text
@@ -775,12 +1199,12 @@ def _progress(message: str) -> Iterator[None]:
         yield
 
 
-def _describe(exc: BaseException) -> str:
-    """One line saying what went wrong: the message of mcpkit's own and of common errors, else the
-    exception's type and message."""
-    known = (MCPKitError, ValueError, TypeError, OSError)
-    text = str(exc) if isinstance(exc, known) and str(exc) else f"{type(exc).__name__}: {exc}"
-    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+def _stdout_line(message: str) -> None:
+    _stdout().print(message, markup=False, soft_wrap=True)
+
+
+def _stderr_line(message: str) -> None:
+    _stderr().print(message, markup=False, soft_wrap=True)
 
 
 def _fail(message: str, code: int) -> int:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mcpkit.routing import RouteMapper
     from mcpkit.search import SearchStrategy
     from mcpkit.sources import ComponentSource, OpenAPIParser
+    from mcpkit.targets import TargetResolver
     from mcpkit.transports import Transport
 
 hookspec = pluggy.HookspecMarker("mcpkit")
@@ -95,6 +96,22 @@ def mcpkit_register_search_strategies(register: Register[SearchStrategy]) -> Non
     has ``search(query, limit) -> list[str]`` giving tool names, best match first. The index is built
     on the first search and rebuilt only after the tools change. The strategy in use is chosen by name
     with ``MCPKIT_SEARCH_STRATEGY`` (default: ``bm25``, the kernel's own).
+    """
+
+
+@hookspec
+def mcpkit_register_target_resolvers(register: Register[TargetResolver]) -> None:
+    """Register target resolvers: ``resolver(target) -> Target | None`` says whether a TARGET of the
+    command line (``mcpkit serve``, ``inspect``, ``dev``, ``list``, ``call``, ``install``) is the
+    plugin's to serve.
+
+    ``target`` is the text given (an ``http(s)://`` URL, or the path of an existing file that is not
+    a ``.py`` file) or the Python object a ``module:attr`` or ``file.py[:attr]`` names. A resolver
+    claims it by returning a :class:`mcpkit.targets.Target` (how to build and inspect the server),
+    else returns ``None``; it must be cheap and call nothing, since it is also asked about every
+    module-level value of a ``file.py`` to find the server in it. Resolvers are asked in plugin load
+    order (the kernel's ``mcpkit``, which claims ``MCPKit`` servers, first); the first claim wins.
+    A function nobody claims is called, and what it returns is asked about in turn.
     """
 
 

@@ -14,7 +14,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
@@ -26,6 +26,9 @@ from mcpkit.search import SearchStrategy
 from mcpkit.settings import Settings
 from mcpkit.sources import ComponentSource, OpenAPIParser
 from mcpkit.transports import Transport
+
+if TYPE_CHECKING:
+    from mcpkit.targets import TargetResolver
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +86,12 @@ OPENAPI_PARSERS: Kind[OpenAPIParser] = Kind(
 SEARCH_STRATEGIES: Kind[SearchStrategy] = Kind(
     "search strategy", "mcpkit_register_search_strategies", _callable
 )
+TARGET_RESOLVERS: Kind[TargetResolver] = Kind(
+    "target resolver",
+    "mcpkit_register_target_resolvers",
+    _callable,
+    {"openapi": "mcpkit[openapi]", "fastapi": "mcpkit[fastapi]"},
+)
 KINDS: tuple[Kind[Any], ...] = (
     SOURCES,
     NAME_STRATEGIES,
@@ -90,6 +99,7 @@ KINDS: tuple[Kind[Any], ...] = (
     TRANSPORTS,
     OPENAPI_PARSERS,
     SEARCH_STRATEGIES,
+    TARGET_RESOLVERS,
 )
 """Every kind of registered thing, one per ``mcpkit_register_*`` hook."""
 
@@ -279,6 +289,12 @@ class PluginHost:
     def openapi_parsers(self) -> Registry[OpenAPIParser]:
         """OpenAPI parsers by name (``legacy``, ``experimental``, ...)."""
         return self.registry(OPENAPI_PARSERS)
+
+    @property
+    def target_resolvers(self) -> Registry[TargetResolver]:
+        """Target resolvers of the command line by name (``mcpkit``, ``openapi``, ``fastapi``, ...), in
+        load order: the order they are asked in."""
+        return self.registry(TARGET_RESOLVERS)
 
 
 def _distribution(ep: EntryPoint) -> tuple[str | None, str | None]:

@@ -1,4 +1,5 @@
-"""The hooks of mcpkit-readonly: the ``readonly`` route mapper and the ``readonly`` name strategy."""
+"""The hooks of mcpkit-readonly: the ``readonly`` route mapper and name strategy, and the
+``starlette`` source and target resolver (plain Starlette apps, on the command line too)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from mcpkit import MCPType, Route, hookimpl
 from mcpkit.naming import NameStrategy, default_name_strategy
 from mcpkit.registry import Register
 from mcpkit.routing import RouteMapper
+from mcpkit.sources import ComponentSource
+from mcpkit.targets import TargetResolver
+from mcpkit_readonly.apps import StarletteSource, starlette_target
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 _NON_WORD = re.compile(r"\W+")
@@ -43,3 +47,15 @@ def mcpkit_register_route_mappers(register: Register[RouteMapper]) -> None:
 def mcpkit_register_name_strategies(register: Register[NameStrategy]) -> None:
     """Register ``readonly``: ``get_...``, ``get_..._by_...`` and ``check_...`` names."""
     register("readonly", read_name)
+
+
+@hookimpl
+def mcpkit_register_sources(register: Register[ComponentSource]) -> None:
+    """Register ``starlette``: a plain Starlette app's GET routes (``MCPKit.from_source``)."""
+    register("starlette", StarletteSource())
+
+
+@hookimpl
+def mcpkit_register_target_resolvers(register: Register[TargetResolver]) -> None:
+    """Register ``starlette``: ``mcpkit serve app:app`` serves a plain Starlette app."""
+    register("starlette", starlette_target)

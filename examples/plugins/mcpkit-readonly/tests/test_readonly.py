@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 from mcpkit_readonly import read_name, reads_only
+from mcpkit_readonly.apps import app_document, starlette_target
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as HTTPRoute
 
-from mcpkit import MCPType, Route, UnknownNameError
+from mcpkit import MCPKit, MCPType, Route, UnknownNameError
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -39,7 +40,7 @@ async def pet(request: Request) -> Response:
     return JSONResponse({"id": int(request.path_params["pet_id"]), "name": "Rex"})
 
 
-API = Starlette(routes=[HTTPRoute("/pets", pets), HTTPRoute("/pets/{pet_id}", pet)])
+API = Starlette(routes=[HTTPRoute("/pets", pets), HTTPRoute("/pets/{pet_id:int}", pet)])
 
 
 def test_only_reads_are_kept() -> None:
@@ -93,3 +94,26 @@ def test_disabled_by_the_environment(
     assert "readonly" not in host.route_mappers
     with pytest.raises(UnknownNameError, match="unknown route mapper 'readonly'"):
         mcpkit_server(DOCUMENT, app=API, route_mappers=["readonly"])
+
+
+@pytest.mark.anyio
+async def test_a_starlette_app_is_served_read_only(mcpkit_plugins: Any, mcpkit_client: Any) -> None:
+    mcpkit_plugins()
+    server = MCPKit.from_source("starlette", app=API)
+    assert set(server.tools) == {"pets", "pet"}
+    assert all(tool.annotations.read_only_hint for tool in server.tools.values())
+    async with mcpkit_client(server) as client:
+        assert (await client.call_tool("pet", {"pet_id": 7})).data == {"id": 7, "name": "Rex"}
+
+
+def test_a_starlette_app_is_claimed_on_the_command_line(mcpkit_plugins: Any) -> None:
+    assert "starlette" in mcpkit_plugins().target_resolvers
+    target = starlette_target(API)
+    assert target is not None
+    assert target.kind == "Starlette app"
+    assert starlette_target(DOCUMENT) is None
+    assert starlette_target("app:app") is None
+    pet = app_document(API)["paths"]["/pets/{pet_id}"]["get"]
+    assert pet["parameters"] == [
+        {"name": "pet_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    ]
