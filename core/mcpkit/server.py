@@ -221,6 +221,14 @@ class MCPKit:
         """A server whose components call a FastAPI app in-process (``mcpkit[fastapi]``)."""
         return cls.from_source("fastapi", app=app, **options)
 
+    @classmethod
+    def as_proxy(cls: type[ServerT], target: Any, /, **options: Any) -> ServerT:
+        """A server serving the components of the MCP server ``target`` (a URL, a stdio command, an
+        MCPKit or a :class:`~mcpkit.Client`), forwarding every request (:mod:`mcpkit.proxy`)."""
+        from mcpkit.proxy import build_proxy
+
+        return build_proxy(cls, target, **options)
+
     # Components
 
     def add_tool(self, tool: Tool, *, replace_existing: bool = False) -> Tool:
