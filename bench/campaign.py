@@ -41,6 +41,7 @@ SUITES = {
         "plugins/http_mount/tests/test_security.py",
         "plugins/http_mount/tests/test_headers.py",
         "plugins/openapi_source/tests/test_auth.py",
+        "plugins/http_mount/tests/test_authorization.py",
     ],
     "hardening": [
         "tests/test_hardening_documents.py",

@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 _QUOTED = re.compile(r'["\\]')
+_QUERY_TOKEN = re.compile(r"(?i)(access_token=)[^&#\s]*")
 
 
 class Authorization:
@@ -357,6 +358,26 @@ class _Guard:
         headers = {"WWW-Authenticate": challenge, "Access-Control-Expose-Headers": "WWW-Authenticate"}
         body = {"error": error or "invalid_token", "error_description": description}
         await JSONResponse(body, status_code=status, headers=headers)(scope, receive, send)
+
+
+class QueryTokenMask(logging.Filter):
+    """Masks ``access_token`` values in the URLs of log records (uvicorn's access log names each
+    request's path with its query string), so a token a client wrongly put there is not logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the record, its arguments masked."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _QUERY_TOKEN.sub(r"\1***", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
+def mask_query_tokens(logger_name: str = "uvicorn.access") -> None:
+    """Install :class:`QueryTokenMask` on ``logger_name`` (once)."""
+    target = logging.getLogger(logger_name)
+    if not any(isinstance(existing, QueryTokenMask) for existing in target.filters):
+        target.addFilter(QueryTokenMask())
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp
 from mcpkit.transports import ASGITransport
 from mcpkit_http.app import Endpoint, MCPApp
 from mcpkit_http.auth import require_bearer_token
-from mcpkit_http.authorization import Authorization, authorization_option, installing
+from mcpkit_http.authorization import Authorization, authorization_option, installing, mask_query_tokens
 from mcpkit_http.connections import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
@@ -162,6 +162,7 @@ class UvicornTransport(ASGITransport):
         down gracefully: the lifespan exits and the port is released. Stopped by Ctrl+C (SIGINT),
         this raises ``KeyboardInterrupt`` then; by SIGTERM or a cancellation, it returns."""
         config = self._uvicorn_config(server)
+        mask_query_tokens()  # the access log names query strings
         uvicorn_server = _UvicornServer(config)
         stopped = anyio.Event()
 

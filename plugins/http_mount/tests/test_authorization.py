@@ -13,8 +13,10 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
+import anyio
 import httpx
 import httpx2
 import jwt
@@ -45,6 +47,7 @@ from plugins.http_mount.tests.authserver import (
     serving,
 )
 from plugins.http_mount.tests.raw import INITIALIZE, POST_HEADERS
+from plugins.http_mount.tests.test_run import free_port
 from tests.reliability import record
 
 MODES = pytest.mark.parametrize("mode", ["auto", "legacy"], ids=["2026-07-28", "handshake-era"])
@@ -628,3 +631,28 @@ async def test_the_token_reaches_the_api_only_when_forwarded_and_only_its_host(f
     assert token not in hopped.text
     assert seen == [("crm.example", f"Bearer {token}" if forward else None)]
     record("attacks", "the MCP client's token: not sent to the API unless forwarded, never to another host")
+
+
+async def test_mcp_run_does_not_log_a_token_put_in_the_query_string(capfd):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    auth = Authorization(
+        verifier=StaticTokenVerifier({"dev-token": []}),
+        resource=url,
+        authorization_servers=["https://as.example"],
+    )
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(partial(reports_server().run_async, transport="http", port=port, auth=auth))
+        with anyio.fail_after(10):
+            while True:
+                try:
+                    refused = await post(f"{url}?access_token=leaked-token-1234&x=1")
+                    break
+                except httpx2.ConnectError:
+                    await anyio.sleep(0.05)
+        tasks.cancel_scope.cancel()
+    logged = capfd.readouterr()
+    assert refused.status_code == 400
+    assert "access_token=***&x=1" in logged.out + logged.err  # uvicorn's access log, masked
+    assert "leaked-token-1234" not in logged.out + logged.err
+    record("attacks", "a token in the query string under mcp.run: masked in uvicorn's access log")
