@@ -328,7 +328,7 @@ class _Connection:
                         raise
                     self.broken = True
                     raise ProxyError(f"{failure.format(name)}: {exc.error.message}") from None
-                except (MCPKitError, InputRequired):
+                except MCPKitError:
                     raise
                 except Exception as exc:
                     self.broken = True
@@ -688,8 +688,6 @@ class Proxy:
             await self.request(lambda client: self._reload(client, kind), None, again=True)
             loaded.done = upto
             loaded.ever = True
-        missed = [other for other in KINDS if not self._loaded[other].ever]
-        await self.refresh_quietly(*missed)  # the remote was down when they were first loaded
 
     async def _reload(self, client: Client, kind: Kind) -> None:
         self.capabilities = capabilities = client.server_capabilities
@@ -948,6 +946,9 @@ class _ReloadBeforeListing(Middleware):
             if not proxy.loaded_ever(kind):
                 raise MCPError(code=INTERNAL_ERROR, message=f"listing the {kind} failed: {exc}") from None
             logger.warning("serving the %s last listed by %s: %s", kind, proxy.remote.name, exc)
+            return
+        # the remote was down when the others were first loaded: load them now
+        await proxy.refresh_quietly(*(other for other in KINDS if not proxy.loaded_ever(other)))
 
 
 def _reason(exc: BaseException) -> str:
