@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from mcp.server.auth.provider import principal_components
+from mcp.server.auth.provider import AccessToken, principal_components
 
 if TYPE_CHECKING:
     from mcpkit.context import Context
@@ -25,8 +25,7 @@ def client_identity(context: Context) -> str:
     """The identity of the client of the request ``context`` serves (see the module docstring)."""
     token = context.access_token
     if token is not None:
-        principal = "\x1f".join(part or "" for part in principal_components(token))
-        return "token:" + hashlib.sha256(principal.encode()).hexdigest()[:32]
+        return "token:" + token_principal(token)
     session = context.session_id
     if session:
         return "session:" + session
@@ -35,3 +34,9 @@ def client_identity(context: Context) -> str:
     if isinstance(host, str) and host:
         return "address:" + host
     return ANONYMOUS
+
+
+def token_principal(token: AccessToken) -> str:
+    """A digest naming the principal of ``token`` (its client id, issuer and subject)."""
+    principal = "\x1f".join(part or "" for part in principal_components(token))
+    return hashlib.sha256(principal.encode()).hexdigest()[:32]

@@ -40,6 +40,7 @@ class StreamableHTTPEndpoint(Endpoint[StreamableHTTPSessionManager]):
     ) -> None:
         super().__init__()
         self._path = path
+        self._event_store = event_store
         self._new_manager = partial(
             StreamableHTTPSessionManager,
             app=server,
@@ -62,5 +63,9 @@ class StreamableHTTPEndpoint(Endpoint[StreamableHTTPSessionManager]):
             yield manager
 
     def routes(self, protect: Callable[[ASGIApp], ASGIApp]) -> list[BaseRoute]:
-        """One route at exactly the path (no redirect for POSTs when mounted)."""
-        return [Route(self._path, endpoint=protect(self.handler(lambda manager: manager.handle_request)))]
+        """One route at exactly the path (no redirect for POSTs when mounted). An event store with a
+        ``wrap_endpoint(app)`` method wraps the endpoint, inside ``protect`` (a shared store uses it to
+        keep streams per session and resume them on any replica: mcpkit_redis.RedisEventStore)."""
+        handler = self.handler(lambda manager: manager.handle_request)
+        wrap = getattr(self._event_store, "wrap_endpoint", None)
+        return [Route(self._path, endpoint=protect(wrap(handler) if callable(wrap) else handler))]
