@@ -86,6 +86,9 @@ class MCPKit:
     ``discovery`` (``"off"``, ``"search"``, ``"auto"``; default from settings) lists only
     ``search_tools`` and ``call_tool``, plus the ``pinned_tools`` (see :mod:`mcpkit.discovery`).
 
+    ``auth`` (an ``mcpkit_http.Authorization``) makes the HTTP transports serve the server as an
+    OAuth 2.1 protected resource (docs/authorization.md).
+
     ``subscription_bus`` carries change notifications to 2026-07-28 clients (in memory by default; a
     shared bus reaches the clients of every replica). ``request_state_security`` seals the state of
     questions asked in the 2026-07-28 protocol (:mod:`mcpkit.elicitation`); by default a key made
@@ -107,11 +110,15 @@ class MCPKit:
         discovery: DiscoveryMode | None = None,
         pinned_tools: Iterable[str] = (),
         middleware: Iterable[object] = (),
+        auth: object | None = None,
         subscription_bus: SubscriptionBus | None = None,
         request_state_security: RequestStateSecurity | None = None,
         settings: Settings | None = None,
     ) -> None:
         self.settings = settings if settings is not None else Settings()
+        self.auth = auth
+        """How HTTP transports protect this server when they are given no ``auth=`` of their own (an
+        ``mcpkit_http.Authorization``: docs/authorization.md); the kernel only keeps it."""
         headers = self.settings.forward_headers if forward_headers is None else forward_headers
         self.forward_headers = frozenset(name.lower() for name in headers)
         """Incoming HTTP headers passed on to the API behind generated tools (none by default)."""

@@ -104,7 +104,7 @@ class UvicornTransport(ASGITransport):
             dns_rebinding_protection=dns_rebinding_protection,
         )
         self.protect: Callable[[ASGIApp], ASGIApp] = (
-            (lambda app: app)
+            _unprotected
             if token_verifier is None
             else partial(require_bearer_token, verifier=token_verifier, required_scopes=required_scopes)
         )
@@ -119,14 +119,26 @@ class UvicornTransport(ASGITransport):
     def app(self, server: MCPKit) -> MCPApp:
         """A new ASGI app serving ``server``; whatever serves it must run its ``lifespan``."""
         endpoint = self.endpoint(server)
-        if self.authorization is None:
+        authorization = self.authorization
+        if authorization is None and server.auth is not None:
+            if self.protect is not _unprotected:
+                raise ValueError("the server has auth=...; give the transport no token_verifier= as well")
+            authorization = authorization_option(
+                server.auth,  # type: ignore[arg-type]  # anything but an Authorization is a TypeError
+                token_verifier=None,
+                required_scopes=(),
+                oauth_issuer=None,
+                oauth_audience=None,
+                oauth_jwks_uri=None,
+                oauth_scopes=(),
+            )
+        if authorization is None:
             return MCPApp(
                 routes=endpoint.routes(self.protect),
                 lifespan=endpoint.lifespan,
                 middleware=self.middleware,
                 debug=self.debug,
             )
-        authorization = self.authorization
         well_known = authorization.metadata_routes(server)
         protect = partial(authorization.protect, server=server, max_body_size=self.max_request_body_size)
         return MCPApp(
@@ -272,3 +284,8 @@ class SSETransport(UvicornTransport):
             security=self.security,
             max_request_body_size=self.max_request_body_size,
         )
+
+
+def _unprotected(app: ASGIApp) -> ASGIApp:
+    """No bearer check (no ``token_verifier``)."""
+    return app

@@ -656,3 +656,30 @@ async def test_mcp_run_does_not_log_a_token_put_in_the_query_string(capfd):
     assert "access_token=***&x=1" in logged.out + logged.err  # uvicorn's access log, masked
     assert "leaked-token-1234" not in logged.out + logged.err
     record("attacks", "a token in the query string under mcp.run: masked in uvicorn's access log")
+
+
+async def test_the_servers_own_auth_protects_every_http_app_of_it(serve):
+    url = "http://127.0.0.1/mcp"
+    auth = Authorization(
+        verifier=StaticTokenVerifier({"dev-token": ["reports:read"]}),
+        resource=url,
+        authorization_servers=["https://as.example"],
+    )
+    mcp = MCPKit("protected", auth=auth)
+
+    @mcp.tool
+    def ping() -> str:
+        return "pong"
+
+    async with serve(mcp.http_app()) as base, httpx.AsyncClient(base_url=base) as http:
+        anonymous = await http.post("/mcp", json=INITIALIZE, headers=POST_HEADERS)
+        metadata = await http.get("/.well-known/oauth-protected-resource/mcp")
+        async with Client(f"{base}/mcp", auth="dev-token") as client:
+            assert (await client.call_tool("ping")).text == "pong"
+    assert anonymous.status_code == 401
+    assert "resource_metadata=" in anonymous.headers["www-authenticate"]
+    assert metadata.json()["resource"] == url
+    with pytest.raises(ValueError, match="no token_verifier= as well"):
+        mcp.http_app(token_verifier=StaticTokenVerifier({"t": []}))
+    with pytest.raises(TypeError, match="auth takes an mcpkit_http.Authorization"):
+        MCPKit("bad", auth="secret").http_app()
