@@ -681,5 +681,5 @@ async def test_the_servers_own_auth_protects_every_http_app_of_it(serve):
     assert metadata.json()["resource"] == url
     with pytest.raises(ValueError, match="no token_verifier= as well"):
         mcp.http_app(token_verifier=StaticTokenVerifier({"t": []}))
-    with pytest.raises(TypeError, match="auth takes an mcpkit_http.Authorization"):
+    with pytest.raises(TypeError, match=r"auth takes an mcpkit_http\.Authorization"):
         MCPKit("bad", auth="secret").http_app()
