@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -56,7 +57,7 @@ class Connection:
         """The server, for messages."""
         if isinstance(self.target, MCPKit):
             return repr(self.target.name)
-        return self.target if isinstance(self.target, str) else " ".join(self.target)
+        return self.target if isinstance(self.target, str) else shlex.join(self.target)
 
     def run(self, work: Callable[[], Awaitable[T]]) -> T:
         """``work()`` in an event loop, bounded by the timeout; what fails is a :class:`CommandError`."""
@@ -67,12 +68,13 @@ class Connection:
 
         try:
             return anyio.run(bounded)
-        except (CommandError, UsageError):
-            raise
-        except TimeoutError:
-            raise CommandError(f"{self.describe()} gave no answer within {self.timeout:g} s") from None
         except Exception as exc:
-            raise CommandError(f"{self.describe()}: {describe(_first_cause(exc))}") from None
+            cause = _first_cause(exc)
+            if isinstance(cause, CommandError | UsageError):
+                raise cause from None
+            if isinstance(cause, TimeoutError):
+                raise CommandError(f"{self.describe()} gave no answer within {self.timeout:g} s") from None
+            raise CommandError(f"{self.describe()}: {describe(cause)}") from None
 
 
 def _first_cause(exc: BaseException) -> BaseException:
@@ -132,7 +134,7 @@ def _print_listing(listing: Listing, console: Console) -> None:
     from mcpkit.cli import plain_table
 
     server = listing.server
-    title = f"{server.name} {server.version}" if server else "The server"
+    title = " ".join(part for part in (server.name, server.version) if part) if server else "The server"
     counts = [
         _count(len(listing.tools), "tool"),
         _count(len(listing.resources), "resource"),

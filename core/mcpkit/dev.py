@@ -53,16 +53,24 @@ def inspector_command(url: str) -> list[str]:
 
 
 def run_dev(server: DevServer, *, watched: Sequence[Path], inspector: bool, report: Report) -> None:
-    """Serve until Ctrl+C (``KeyboardInterrupt``) or SIGTERM, restarting on changes in ``watched``."""
+    """Serve until Ctrl+C or SIGTERM, restarting on changes in ``watched``. Ctrl+C (SIGINT, even when
+    inherited ignored, as by a shell's background job) raises ``KeyboardInterrupt`` once everything
+    is stopped; SIGTERM returns."""
     try:
         import watchfiles
     except ImportError:
         raise CommandError("mcpkit dev watches files with watchfiles: pip install 'mcpkit[dev]'") from None
     get_plugin_host().transports.get("http")  # a missing plugin names its pip install, before starting
     directories = _directories(watched)
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    child = _Child(server.command, report)
+    stop, interrupted = threading.Event(), threading.Event()
+
+    def on_signal(number: int, frame: object) -> None:
+        if number == signal.SIGINT:
+            interrupted.set()
+        stop.set()
+
+    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
+    child = _Child(server.command, report, stop)
     viewer: subprocess.Popen[bytes] | None = None
     try:
         places = ", ".join(map(str, directories))
@@ -78,10 +86,13 @@ def run_dev(server: DevServer, *, watched: Sequence[Path], inspector: bool, repo
             child.stop()
             child.start()
     finally:
-        signal.signal(signal.SIGTERM, previous)
         child.stop()
         if viewer is not None:
             _stop(viewer)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if interrupted.is_set():
+        raise KeyboardInterrupt
 
 
 def _directories(watched: Sequence[Path]) -> list[Path]:
@@ -103,9 +114,11 @@ def _changed(changes: set[tuple[Change, str]]) -> str:
 class _Child:
     """The server's process: started, stopped, and reported when it exits on its own."""
 
-    def __init__(self, command: list[str], report: Report) -> None:
+    def __init__(self, command: list[str], report: Report, stopping: threading.Event) -> None:
         self.command = command
         self.report = report
+        self.stopping = stopping
+        """Set once ``mcpkit dev`` stops (a Ctrl+C also stops the child by itself: no report)."""
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -115,7 +128,7 @@ class _Child:
 
     def _watch(self, process: subprocess.Popen[bytes]) -> None:
         code = process.wait()
-        if process is self.process:  # not stopped on purpose
+        if process is self.process and not self.stopping.is_set():  # not stopped on purpose
             self.report(f"mcpkit dev: the server exited (code {code}); it restarts on the next change")
 
     def stop(self) -> None:

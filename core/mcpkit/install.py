@@ -106,10 +106,11 @@ CLIENTS: dict[str, ClientFormat] = {
 
 
 def default_name(target: str, project: Project | None) -> str:
-    """The entry's name when none is given: the project's server name, else its directory's; the
-    module of a ``module:attr``; the file's name without its suffix (a URL's too)."""
+    """The entry's name when none is given: the project's server name, else its Python project's
+    name, else its directory's; the module of a ``module:attr``; the file's name without its suffix
+    (a URL's too)."""
     if project is not None:
-        text = project.settings.name or project.directory.resolve().name
+        text = project.settings.name or project.name or project.directory.resolve().name
     elif is_module_reference(target):
         text = target.partition(":")[0].rsplit(".", 1)[-1]
     else:
@@ -137,6 +138,8 @@ def add_server(
         )
     server = _server_config(form, entry, secrets)
     path = config or form.default_config()
+    if path is not None:
+        path = path.absolute()
     if path is None:
         report(json.dumps({form.servers_key: {entry.name: server}}, indent=2, ensure_ascii=False))
         return

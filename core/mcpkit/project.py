@@ -129,6 +129,8 @@ class Project:
     table: str
     """Where its keys are: ``tool.mcpkit`` in ``pyproject.toml``, none in ``mcpkit.toml``."""
     settings: ProjectSettings
+    name: str | None = None
+    """The name of the Python project (``[project] name`` in ``pyproject.toml``), if there is one."""
 
     @property
     def directory(self) -> Path:
@@ -177,23 +179,27 @@ def find_project(directory: Path) -> Project | None:
     ``[tool.mcpkit]`` table; both is a :class:`UsageError`."""
     own = directory / MCPKIT_TOML
     pyproject = directory / PYPROJECT_TOML
-    in_pyproject = _tool_table(pyproject) if pyproject.is_file() else None
+    python_project = _read_toml(pyproject) if pyproject.is_file() else {}
+    in_pyproject = _tool_table(pyproject, python_project)
+    metadata = python_project.get("project")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    name = name if isinstance(name, str) else None
     if own.is_file():
         if in_pyproject is not None:
             raise UsageError(f"{own} and [tool.mcpkit] in {pyproject} both configure the project; keep one")
-        return _checked(own, "", _read_toml(own))
+        return _checked(own, "", _read_toml(own), name)
     if in_pyproject is not None:
-        return _checked(pyproject, "tool.mcpkit", in_pyproject)
+        return _checked(pyproject, "tool.mcpkit", in_pyproject, name)
     return None
 
 
-def _tool_table(pyproject: Path) -> dict[str, Any] | None:
-    tool = _read_toml(pyproject).get("tool")
+def _tool_table(pyproject: Path, document: dict[str, Any]) -> dict[str, Any] | None:
+    tool = document.get("tool")
     table = tool.get("mcpkit") if isinstance(tool, dict) else None
     if table is None:
         return None
     if not isinstance(table, dict):
-        raise UsageError(f"{pyproject.name}: tool.mcpkit: expected a table, got {type(table).__name__}")
+        raise UsageError(f"{pyproject}: tool.mcpkit: expected a table, got {type(table).__name__}")
     return table
 
 
@@ -210,13 +216,13 @@ def _read_toml(file: Path) -> dict[str, Any]:
         raise UsageError(f"{file}: not valid TOML: {exc}") from None
 
 
-def _checked(file: Path, table: str, values: dict[str, Any]) -> Project:
+def _checked(file: Path, table: str, values: dict[str, Any], name: str | None) -> Project:
     try:
         settings = ProjectSettings.model_validate(values)
     except ValidationError as exc:
         problems = [_problem(file, table, error) for error in exc.errors()]
         raise UsageError("; ".join(problems)) from None
-    return Project(file, table, settings)
+    return Project(file, table, settings, name)
 
 
 def _problem(file: Path, table: str, error: Any) -> str:

@@ -74,25 +74,24 @@ class Resolved:
 
 
 def is_module_reference(text: str) -> bool:
-    """Whether ``text`` names a Python object as ``module:attr``."""
-    return _MODULE_REFERENCE.fullmatch(text) is not None
+    """Whether ``text`` names a Python object as ``module:attr`` (``file.py:attr`` names a file)."""
+    return _FILE_REFERENCE.fullmatch(text) is None and _MODULE_REFERENCE.fullmatch(text) is not None
 
 
 def resolve(text: str, directory: Path | None = None) -> Resolved:
     """The server TARGET ``text`` names (not built yet); a ``module:attr`` is imported from
     ``directory`` (default: the current one). A target nothing claims is a :class:`CommandError`
     saying what is served and which well-known plugins are missing."""
-    module = _MODULE_REFERENCE.fullmatch(text)
-    if module is not None:
-        value = import_object(module["module"], module["attr"], directory)
-        return _claim_object(text, value)
-    file = _FILE_REFERENCE.fullmatch(text)
-    if file is not None:
-        imported = import_file(Path(file["file"]))
-        if file["attr"]:
-            return _claim_object(text, _attribute(imported, file["attr"], file["file"]))
-        return _only_server(text, imported)
     if not text.startswith(_URL_SCHEMES):
+        file = _FILE_REFERENCE.fullmatch(text)
+        if file is not None:
+            imported = import_file(Path(file["file"]))
+            if file["attr"]:
+                return _claim_object(text, _attribute(imported, file["attr"], file["file"]))
+            return _only_server(text, imported)
+        module = _MODULE_REFERENCE.fullmatch(text)
+        if module is not None:
+            return _claim_object(text, import_object(module["module"], module["attr"], directory))
         path = Path(text)
         if path.is_dir():
             raise CommandError(
@@ -104,7 +103,7 @@ def resolve(text: str, directory: Path | None = None) -> Resolved:
             )
     found = claim(text)
     if found is None:
-        raise _unserved(text, "a file")
+        raise _unserved(text, "a file" if not text.startswith(_URL_SCHEMES) else "a URL")
     return Resolved(text, *found)
 
 
