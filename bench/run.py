@@ -1,6 +1,7 @@
 """The benchmark suite: mcpkit beside FastMCP 4.1.6 and fastapi-mcp 0.4.0, on the same work, in one run.
 
-    python bench/run.py [--quick] [--only conversion fastapi calls http discovery] [--output bench/RESULTS.md]
+    python bench/run.py [--quick] [--only conversion fastapi calls http discovery composition]
+                        [--output bench/RESULTS.md]
 
 It installs the peers into their own virtual environments first (bench/peers.py), then measures:
 
@@ -13,7 +14,9 @@ It installs the peers into their own virtual environments first (bench/peers.py)
 4. Streamable HTTP calls/s with 1 and 8 clients against plain FastAPI (bench/throughput.py): every server
    in its own process, the same client (``mcpkit.Client``, the SDK's) for all;
 5. discovery search (bench/discovery.py): mcpkit's ``search_tools`` beside FastMCP's BM25 search
-   transform on the same tasks: recall@5, mean reciprocal rank, median search time, listing size.
+   transform on the same tasks: recall@5, mean reciprocal rank, median search time, listing size;
+6. composition (bench/composition.py): an in-memory call through a mounted server and through a proxy
+   beside the direct call, and what a proxy's session per request would cost against its pool.
 
 It prints Markdown: the machine and versions, a table per part (medians; ratios are peer / mcpkit, so
 above 1 means mcpkit is ahead), then the verdicts: where mcpkit is behind a peer or misses a target of
@@ -45,6 +48,7 @@ from typing import Any
 import anyio
 
 # bench/*.py: a script's folder is first on sys.path
+import composition
 import convert
 import discovery
 import fastapi_build
@@ -54,7 +58,7 @@ import throughput
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-PARTS = ("conversion", "fastapi", "calls", "http", "discovery")
+PARTS = ("conversion", "fastapi", "calls", "http", "discovery", "composition")
 PEER_TIMEOUT = 900.0  # FastMCP takes ~40 s and ~3 GB on stripe: generous, and a failure is reported
 CALL_TARGET = 1.5
 CALL_CPU = max(os.sched_getaffinity(0))  # in-memory calls run pinned: see bench/calls.py
@@ -72,9 +76,10 @@ class Settings:
     http_seconds: float = 3.0
     http_rounds: int = 3
     fastmcp_skips: tuple[str, ...] = ()
+    http_calls: int = 300
 
 
-QUICK = Settings(1, 1, 300, 2, 1.0, 1, ("stripe-spec3.yaml",))
+QUICK = Settings(1, 1, 300, 2, 1.0, 1, ("stripe-spec3.yaml",), 50)
 
 
 EVEN = 0.03  # ratios within 3% of 1 are "even": not ahead, not behind
@@ -764,6 +769,37 @@ def profile_section(found: list[tuple[tuple[str, ...], Path | str]]) -> list[str
     return lines
 
 
+# 6. Composition and proxies
+
+
+def composition_part(report: Report, settings: Settings) -> None:
+    report.out("\n## 6. Composition: a call through a mounted server and through a proxy\n")
+    report.out(
+        "mcpkit only, in a fresh process: a trivial async tool called in memory through the SDK's client "
+        "directly, through a parent that mounts its server, and through `MCPKit.as_proxy` of it (the "
+        f"proxy's session with it in the same era); {settings.call_rounds} rounds of {settings.calls} "
+        "calls alternating, medians of all calls. A proxied call is two MCP requests (the client's to "
+        "the proxy, the proxy's to the server). Then the proxy's tool called from Python while it is "
+        "served (its sessions pooled) and while it is not (a session per request), the server in "
+        "memory and over Streamable HTTP in a process of its own.\n"
+    )
+    progress("composition")
+    command = [sys.executable, str(HERE / "composition.py"), "--json", "--calls", str(settings.calls)]
+    command += ["--rounds", str(settings.call_rounds), "--http-calls", str(settings.http_calls)]
+
+    def measure() -> dict[str, Any]:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PEER_TIMEOUT, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr[-3000:])
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    result = attempt(measure)
+    if isinstance(result, str):
+        report.out(f"composition: {result}")
+        return
+    composition.print_tables(result, report.out)
+
+
 def sections(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[str, Callable[[], None]]]:
     report: Report = args.report
     yield "conversion", lambda: conversion(report, settings, args.corpus)
@@ -771,6 +807,7 @@ def sections(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[str
     yield "calls", lambda: calls(report, settings)
     yield "http", lambda: http(report, settings)
     yield "discovery", lambda: discovery_search(report, settings, args.corpus)
+    yield "composition", lambda: composition_part(report, settings)
 
 
 def main() -> None:
