@@ -167,6 +167,18 @@ async def test_client_identity_without_a_transport_is_anonymous():
     assert seen == [ANONYMOUS]
 
 
+async def test_a_failing_rate_limit_store_lets_requests_through(caplog):
+    class Broken:
+        async def take(self, key: str, rate: float, burst: float) -> float:
+            raise ConnectionError("store down")
+
+    mcp, runs = make_server(RateLimit(rate=1, store=Broken()))
+    async with Client(mcp) as client:
+        await client.call_tool("order", {"sku": "a"})
+    assert runs["order"] == 1
+    assert "rate limit store failed (store down)" in caplog.text
+
+
 def test_rate_limit_options_are_checked():
     with pytest.raises(ValueError, match="rate must be a positive number"):
         RateLimit(rate=0)

@@ -5,11 +5,13 @@
 before anything runs with the protocol error :data:`RATE_LIMITED`, whose message and
 ``data.retryAfter`` say how many seconds to wait. The buckets live in a :class:`RateLimitStore`:
 :class:`MemoryRateLimitStore` (one process, the default) or a shared one such as ``mcpkit_redis``'s,
-so that every replica counts against the same buckets.
+so that every replica counts against the same buckets. A store that fails (Redis down) is logged and
+the request let through: an outage of the store does not become an outage of the server.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import OrderedDict
@@ -23,6 +25,8 @@ from mcpkit.middleware import HANDLED_METHODS, CallNext, Middleware, Request
 
 if TYPE_CHECKING:
     from mcpkit.context import Context
+
+logger = logging.getLogger(__name__)
 
 RATE_LIMITED = -32029
 """The protocol error of a request over its client's rate limit (JSON-RPC's server-error range)."""
@@ -98,7 +102,11 @@ class RateLimit(Middleware):
         """Take a token for the request's client, or refuse the request."""
         if request.method in self.methods:
             key = f"{self.name}:{self.identify(request.context)}"
-            wait = await self.store.take(key, self.rate, self.burst)
+            try:
+                wait = await self.store.take(key, self.rate, self.burst)
+            except Exception as exc:
+                logger.warning("the rate limit store failed (%s); the request is let through", exc)
+                wait = 0.0
             if wait > 0:
                 retry_after = math.ceil(wait * 1000) / 1000
                 raise MCPError(
