@@ -150,9 +150,9 @@ class RedisEventStore(EventStore):
         if not entries:
             return None
         fields = entries[0][1]
-        if _text(fields.get(b"o", b"")) != scope.owner:
+        if _field(fields, "o") != scope.owner:
             return None
-        return key, _text(fields.get(b"s", b"")), match.group(3)
+        return key, _field(fields, "s"), match.group(3)
 
     async def _events_after(self, key: str, after: str) -> list[tuple[str, str]]:
         """The (event id, message JSON) of the events of ``key`` after the entry ``after``."""
@@ -162,10 +162,7 @@ class RedisEventStore(EventStore):
     def _events(self, key: str, entries: list[Any]) -> list[tuple[str, str]]:
         """The (event id, message JSON) of Redis stream ``entries`` of ``key``."""
         namespace, digest = key[len(self.prefix) :].split(":", 1)
-        return [
-            (f"{namespace}.{digest}.{_text(entry)}", _text(fields.get(b"m", b"")))
-            for entry, fields in entries
-        ]
+        return [(f"{namespace}.{digest}.{_text(entry)}", _field(fields, "m")) for entry, fields in entries]
 
     async def _follow(self, key: str, after: str, send: Send) -> None:
         """Send the events of ``key`` after ``after`` as SSE, and those stored later, until the answer
@@ -305,3 +302,9 @@ async def _plain(send: Send, status: int, body: bytes) -> None:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _field(fields: Any, name: str) -> str:
+    """The field ``name`` of a stream entry, whether the client decodes responses or not."""
+    value = fields.get(name.encode(), fields.get(name, ""))
+    return _text(value)

@@ -11,6 +11,7 @@ import anyio
 import httpx
 import mcp_types as types
 import pytest
+import redis.asyncio
 from mcp.server.subscriptions import ToolsListChanged
 from mcp.shared.exceptions import MCPError
 
@@ -133,10 +134,13 @@ async def test_the_bus_ignores_what_is_not_an_event_and_its_own_echo(redis_clien
     assert [type(event).__name__ for event in heard] == ["ToolsListChanged"]
 
 
-async def test_streams_of_sessions_never_mix(redis_client):
-    mcp = replica(redis_client)
+@pytest.mark.parametrize("decoding", [False, True], ids=["bytes", "decode_responses"])
+async def test_streams_of_sessions_never_mix(redis_client, redis_server, decoding):
+    client = redis.asyncio.Redis.from_url(redis_server, decode_responses=decoding)
+    mcp = replica(client)
     async with (
-        uvicorn_here(mcp, event_store=RedisEventStore(redis_client)) as url,
+        client,
+        uvicorn_here(mcp, event_store=RedisEventStore(client)) as url,
         httpx.AsyncClient(timeout=30) as http,
     ):
         sessions, cuts = [], []
