@@ -524,3 +524,44 @@ def test_a_target_the_proxy_cannot_connect_to_again_is_refused(target: Any) -> N
 def test_bounds_must_be_bounds(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="must be"):
         MCPKit.as_proxy("http://127.0.0.1:9/mcp", **options)
+
+
+class CountListings(Middleware):
+    def __init__(self) -> None:
+        self.listings = 0
+
+    async def on_list_tools(self, request: Request, call_next: CallNext) -> Any:
+        self.listings += 1
+        return await call_next()
+
+
+async def test_a_flood_of_change_notifications_is_a_few_listings() -> None:
+    counter = CountListings()
+    remote = MCPKit("flooding", middleware=[counter])
+
+    @remote.tool
+    async def flood(ctx: Context) -> str:
+        assert ctx.sdk is not None
+        for _ in range(1000):
+            await ctx.sdk.session.send_notification(types.ToolListChangedNotification())
+        return "sent"
+
+    proxy = MCPKit.as_proxy(Client(remote, mode="legacy"))
+    async with Client(proxy) as client:
+        assert (await client.call_tool("flood")).data == "sent"
+        await anyio.sleep(0.5)  # let the notifications arrive (fewer would only lower the count)
+        assert [tool.name for tool in await client.list_tools()] == ["flood"]
+    assert 2 <= counter.listings <= 20  # the first load, the listing, a reload per RELOAD_DELAY at most
+    record("attacks", "1,000 list_changed notifications from a proxied server: a few reloads", 1000)
+
+
+async def test_the_proxys_own_components_win_over_the_remotes() -> None:
+    proxy = MCPKit.as_proxy(remote_server())
+
+    @proxy.tool
+    def add(a: int, b: int) -> str:
+        return "the proxy's own add"
+
+    async with Client(proxy) as client:
+        assert (await client.call_tool("add", {"a": 1, "b": 2})).data == "the proxy's own add"
+        assert sorted(tool.name for tool in await client.list_tools()) == ["add", "greet", "haiku"]

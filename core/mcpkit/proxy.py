@@ -100,6 +100,9 @@ MAX_PAGES = 100
 """Pages one listing of the remote may take."""
 RECONNECT_DELAYS = (0.5, 30.0)
 """The first and longest wait before connecting again to a remote that went away (doubling)."""
+RELOAD_DELAY = 0.25
+"""Seconds the proxy waits after the remote says something changed before reloading (a burst of
+change notifications is one reload)."""
 _SSE_READ_TIMEOUT = 300.0
 
 
@@ -446,6 +449,23 @@ class _Run:
         self.idle: list[_Connection] = []
         self.slots = anyio.Semaphore(max_sessions)
         self.max_sessions = max_sessions
+        self._stale: set[Kind] = set()
+        self._wake = anyio.Event()
+
+    def changed(self, kind: Kind) -> None:
+        """The remote's ``kind`` changed: reload them soon (a burst of changes is one reload)."""
+        self._stale.add(kind)
+        self._wake.set()
+
+    async def reload(self) -> None:
+        """Reload what changed, each time something did (at most once per :data:`RELOAD_DELAY`),
+        until the run ends."""
+        while True:
+            await self._wake.wait()
+            await anyio.sleep(RELOAD_DELAY)  # the rest of a burst of changes
+            self._wake = anyio.Event()
+            kinds, self._stale = sorted(self._stale), set()
+            await self.proxy.refresh_quietly(*kinds)
 
     async def open(self) -> _Connection:
         """A new session, its task in this run."""
@@ -599,6 +619,7 @@ class Proxy:
                 try:
                     ready = anyio.Event()
                     tasks.start_soon(run.watch, ready)
+                    tasks.start_soon(run.reload)
                     with anyio.move_on_after(self.connect_timeout):
                         await ready.wait()
                     yield
@@ -665,7 +686,7 @@ class Proxy:
     def changed(self, kind: Kind) -> None:
         """The remote says its ``kind`` changed: reload them (in the serving run's task group)."""
         if self._runs:
-            self._runs[0].tasks.start_soon(self.refresh_quietly, kind)
+            self._runs[0].changed(kind)
 
     async def refresh_quietly(self, *kinds: Kind) -> None:
         """Reload ``kinds``; a failure is logged (the components last loaded stay)."""
