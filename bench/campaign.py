@@ -49,6 +49,7 @@ SUITES = {
         "plugins/openapi_source/tests/test_hardening_requests.py",
         "plugins/openapi_source/tests/test_hardening_responses.py",
         "plugins/http_mount/tests/test_hardening_serving.py",
+        "tests/test_proxy.py",
     ],
 }
 SECTIONS = ["documents", "arguments", "faults", "calls under load", "security checks", "attacks"]
