@@ -65,6 +65,22 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HTTP_TRANSPORTS = frozenset({"http", "sse"})
 _WARNINGS_SHOWN = 10
 _WHOLE_COLUMNS = frozenset({"Kind", "Name", "Method", "Plugin"})
+_HTTP_OPTIONS = frozenset(
+    {
+        "host",
+        "port",
+        "allowed_host",
+        "allowed_origin",
+        "path",
+        "stateless",
+        "forward_header",
+        "oauth_issuer",
+        "oauth_audience",
+        "oauth_jwks_uri",
+        "oauth_scopes",
+    }
+)
+"""The options of ``serve`` that the project file's ``[http]`` table holds."""
 _DEV_OWN_OPTIONS = frozenset({"--transport", "--host", "--port", "--path", "--directory"})
 _CONVERSION_OPTIONS = (
     "base_url",
@@ -278,6 +294,8 @@ def serve(
     )
     values = {**_project_values(project), **given}
     transport = values.get("transport", "stdio")
+    if transport not in _HTTP_TRANSPORTS:  # the project's [http] table is for http and sse only
+        values = {key: value for key, value in values.items() if key not in _HTTP_OPTIONS or key in given}
     if values.get("stateless") and transport != "http":
         raise UsageError(f"--stateless applies to --transport http, not {transport}")
     oauth = _oauth_options(

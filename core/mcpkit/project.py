@@ -98,9 +98,7 @@ class ProjectSettings(BaseModel):
         if isinstance(value, Mapping):
             for name, content in value.items():
                 if not (isinstance(content, str) or _is_reference(content)):
-                    raise ValueError(
-                        f'{name}: give the value as a string, or {{env = "NAME"}}, not {content!r}'
-                    )
+                    raise ValueError(f'{name}: give the value as a string, or {{env = "NAME"}}')
         return value
 
     @field_validator("max_response_bytes", mode="before")
@@ -134,8 +132,8 @@ class Project:
 
     @property
     def directory(self) -> Path:
-        """The project's directory: relative paths in the file are relative to it."""
-        return self.file.parent
+        """The project's directory (absolute): relative paths in the file are relative to it."""
+        return self.file.parent.resolve()
 
     def key(self, *parts: str) -> str:
         """``file: tool.mcpkit.a.b``: where a value is, for messages."""

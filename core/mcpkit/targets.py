@@ -206,7 +206,7 @@ def _a(value: object) -> str:
 def import_object(module_name: str, attribute: str, directory: Path | None = None) -> Any:
     """The object ``module:attr`` names, the module imported from ``directory`` (default: the
     current directory) first."""
-    here = str(directory) if directory is not None else os.getcwd()
+    here = str(directory.resolve()) if directory is not None else os.getcwd()
     _on_path(here)
     try:
         module = importlib.import_module(module_name)
@@ -262,6 +262,8 @@ def _attribute(module: ModuleType, attribute: str, where: str) -> Any:
 
 
 def _on_path(directory: str) -> None:
+    """Put ``directory`` (absolute: a relative entry's finder is cached for the first directory it
+    meant) first on ``sys.path``."""
     if directory not in sys.path:
         sys.path.insert(0, directory)
 
