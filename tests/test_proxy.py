@@ -16,6 +16,7 @@ import mcp_types as types
 import pytest
 import uvicorn
 from mcp.shared.exceptions import MCPError
+from mcp.shared.message import ServerMessageMetadata
 from mcp_types import MISSING_REQUIRED_CLIENT_CAPABILITY
 
 from mcpkit import Client, Context, MCPKit
@@ -565,3 +566,51 @@ async def test_the_proxys_own_components_win_over_the_remotes() -> None:
     async with Client(proxy) as client:
         assert (await client.call_tool("add", {"a": 1, "b": 2})).data == "the proxy's own add"
         assert sorted(tool.name for tool in await client.list_tools()) == ["add", "greet", "haiku"]
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_a_url_elicitation_is_relayed(mode: str) -> None:
+    remote = MCPKit("signin")
+
+    @remote.tool
+    async def sign_in(ctx: Context) -> str:
+        assert ctx.sdk is not None
+        params = types.ElicitRequestURLParams(
+            message="Sign in", url="https://auth.example/start", elicitation_id="e-1"
+        )
+        metadata = ServerMessageMetadata(related_request_id=ctx.sdk.request_id)
+        answer = await ctx.sdk.session.send_request(
+            types.ElicitRequest(params=params), types.ElicitResult, metadata=metadata
+        )
+        return answer.action
+
+    asked: list[str] = []
+
+    async def elicit(params: types.ElicitRequestParams) -> types.ElicitResult:
+        assert isinstance(params, types.ElicitRequestURLParams)
+        asked.append(params.url)
+        return types.ElicitResult(action="accept")
+
+    proxy = MCPKit.as_proxy(Client(remote, mode="legacy"))
+    async with Client(proxy, mode=mode, elicitation_handler=elicit) as client:
+        assert (await client.call_tool("sign_in")).data == "accept"
+    assert asked == ["https://auth.example/start"]
+    async with Client(proxy, mode=mode) as client:
+        with pytest.raises(MCPError) as refused:
+            await client.call_tool("sign_in")
+        assert refused.value.error.code == MISSING_REQUIRED_CLIENT_CAPABILITY
+
+
+PROXY_OVER_STDIO = "import sys; from mcpkit import MCPKit; MCPKit.as_proxy(sys.argv[1]).run()"
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_a_remote_http_server_served_over_stdio_as_a_desktop_client_starts_it(mode: str) -> None:
+    async with served(remote_server()) as url:
+        talk = Talk()
+        async with talk.client([sys.executable, "-c", PROXY_OVER_STDIO, url], mode) as client:
+            assert (await client.call_tool("add", {"a": 20, "b": 22})).data == 42
+            assert talk.logs == ["adding 20 and 22"]
+            assert talk.progress == [(1, 2, "halfway")]
+            assert (await client.call_tool("greet")).data == "hello Ada"
+            assert (await client.call_tool("haiku", {"topic": "snow"})).data == "verse on snow"
