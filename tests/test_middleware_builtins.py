@@ -219,6 +219,28 @@ async def test_read_only_results_are_cached_for_their_ttl(mode):
     assert runs == {"lookup": 3, "order": 2, "broken": 2}
 
 
+async def test_a_result_cached_in_one_era_answers_the_other_as_its_own():
+    mcp, runs = make_server(ResultCache(ttl=60))
+    async with Client(mcp, mode="auto") as modern:
+        made = await modern.call_tool("lookup", {"sku": "a"})
+    async with Client(mcp, mode="legacy") as legacy:
+        hit = await legacy.call_tool("lookup", {"sku": "a"})
+    assert runs["lookup"] == 1
+    assert hit.data == made.data
+    assert hit.meta is None  # not the 2026-07-28 server stamp of the call that made it
+
+
+async def test_mounted_read_only_tools_are_cached_under_their_names_in_the_parent():
+    child, runs = make_server()
+    parent = MCPKit("parent", middleware=[ResultCache(ttl=60, tools=["shop_lookup"])])
+    parent.mount(child, prefix="shop")
+    async with Client(parent) as client:
+        for _ in range(2):
+            await client.call_tool("shop_lookup", {"sku": "a"})
+            await client.call_tool("shop_broken", {"sku": "a"}, raise_on_error=False)
+    assert (runs["lookup"], runs["broken"]) == (1, 2)
+
+
 async def test_cached_results_are_kept_per_client_unless_shared():
     per_client, runs = make_server(ResultCache(ttl=60))
     shared, shared_runs = make_server(ResultCache(ttl=60, per_client=False))

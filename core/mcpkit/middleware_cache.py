@@ -23,6 +23,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mcp_types import SERVER_INFO_META_KEY
+
 from mcpkit.identity import client_identity
 from mcpkit.middleware import CallNext, Middleware, Request
 from mcpkit.scopes import check_scopes
@@ -137,7 +139,7 @@ class ResultCache(Middleware):
         """Answer from the cache, or call and keep the result."""
         name = request.tool_name
         tool = request.context.server.enabled_tools.get(name) if name is not None else None
-        if tool is None or not self._cacheable(tool):
+        if tool is None or not self._cacheable(name, tool):
             return await call_next()
         check_scopes(f"tool {name!r}", tool.scopes)
         key = self._key(request)
@@ -149,9 +151,9 @@ class ResultCache(Middleware):
             await self._set(key, result)
         return result
 
-    def _cacheable(self, tool: Tool) -> bool:
+    def _cacheable(self, name: str | None, tool: Tool) -> bool:
         read_only = tool.annotations is not None and tool.annotations.read_only_hint is True
-        return read_only and (self.tools is None or tool.name in self.tools)
+        return read_only and (self.tools is None or name in self.tools)
 
     def _key(self, request: Request) -> str:
         who = self.identify(request.context) if self.per_client else ""
@@ -174,7 +176,7 @@ class ResultCache(Middleware):
         return result if isinstance(result, dict) else None
 
     async def _set(self, key: str, result: Mapping[str, Any]) -> None:
-        value = json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
+        value = json.dumps(_unstamped(result), separators=(",", ":"), ensure_ascii=False).encode()
         if len(value) > self.max_entry_bytes:
             return
         try:
@@ -190,3 +192,16 @@ def _complete_success(result: Any) -> bool:
         and result.get("isError") is not True
         and result.get("resultType", "complete") == "complete"
     )
+
+
+def _unstamped(result: Mapping[str, Any]) -> dict[str, Any]:
+    """``result`` without what the SDK stamps for one protocol era (answered to either era later)."""
+    kept = {key: value for key, value in result.items() if key != "resultType"}
+    meta = kept.get("_meta")
+    if isinstance(meta, Mapping) and SERVER_INFO_META_KEY in meta:
+        rest = {key: value for key, value in meta.items() if key != SERVER_INFO_META_KEY}
+        if rest:
+            kept["_meta"] = rest
+        else:
+            del kept["_meta"]
+    return kept
