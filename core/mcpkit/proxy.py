@@ -124,12 +124,8 @@ class _Remote:
 
 
 def _remote(target: Any, max_message_bytes: int, connect_timeout: float) -> _Remote:
-    from mcpkit.server import MCPKit
-
-    if isinstance(target, Client):
+    if isinstance(target, Client):  # connect the way it does
         return _remote_of(target.target, max_message_bytes, connect_timeout, **target.connect_options)
-    if isinstance(target, MCPKit):
-        return _Remote(f"{target.name!r} (in memory)", lambda **handlers: Client(target, **handlers), False)
     return _remote_of(target, max_message_bytes, connect_timeout)
 
 
@@ -176,6 +172,7 @@ def _url_name(url: str) -> str:
     """The URL without credentials, query or fragment."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else repr(url)
 
