@@ -33,6 +33,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp_types import JSONRPCMessage, jsonrpc_message_adapter
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,6 +45,9 @@ SESSION_HEADER = "mcp-session-id"
 LAST_EVENT_ID_HEADER = "last-event-id"
 MAX_EVENT_ID_LENGTH = 256
 """Characters of a ``Last-Event-ID`` at most; a longer one is not looked up."""
+
+UNSTORED = "0-0"
+"""The Redis entry of an event that could not be stored (no event has it: nothing resumes from it)."""
 
 _SESSION_ID = re.compile(r"[0-9A-Za-z_-]{1,128}")
 _EVENT_ID = re.compile(r"([0-9A-Za-z_-]{1,128})\.([0-9a-f]{32})\.([0-9]{1,20}-[0-9]{1,20})")
@@ -102,15 +106,21 @@ class RedisEventStore(EventStore):
             scope = self._unscoped
         digest = hashlib.sha256(stream_id.encode()).hexdigest()[:32]
         data = "" if message is None else message.model_dump_json(by_alias=True, exclude_unset=True)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(
-                self._key(scope.namespace, digest),
-                {"s": stream_id, "o": scope.owner, "m": data},
-                maxlen=self.max_events_per_stream,
-                approximate=False,
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xadd(
+                    self._key(scope.namespace, digest),
+                    {"s": stream_id, "o": scope.owner, "m": data},
+                    maxlen=self.max_events_per_stream,
+                    approximate=False,
+                )
+                pipe.pexpire(self._key(scope.namespace, digest), math.ceil(self.ttl * 1000))
+                entry, _ = await pipe.execute()
+        except (RedisError, OSError) as exc:  # the message is still sent; it cannot be replayed
+            logger.warning(
+                "an event could not be stored in Redis (%s); the stream cannot resume past it", exc
             )
-            pipe.pexpire(self._key(scope.namespace, digest), math.ceil(self.ttl * 1000))
-            entry, _ = await pipe.execute()
+            entry = UNSTORED
         return f"{scope.namespace}.{digest}.{_text(entry)}"
 
     async def replay_events_after(
@@ -247,7 +257,11 @@ class _Endpoint:
         await self.app(scope, receive, hold_not_found)
         if not held:
             return
-        found = await self.store._find(last_event_id)
+        try:
+            found = await self.store._find(last_event_id)
+        except (RedisError, OSError) as exc:
+            logger.warning("a stream could not be looked up in Redis (%s)", exc)
+            found = None
         if found is None:
             for message in held:
                 await send(message)

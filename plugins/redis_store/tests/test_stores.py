@@ -14,11 +14,14 @@ import pytest
 import redis.asyncio
 from mcp.server.subscriptions import ToolsListChanged
 from mcp.shared.exceptions import MCPError
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from mcpkit import Client, Context, MCPKit
 from mcpkit.middleware_cache import ResultCache
 from mcpkit.middleware_ratelimit import RATE_LIMITED, RateLimit
 from mcpkit_redis import RedisCacheStore, RedisEventStore, RedisRateLimitStore, RedisSubscriptionBus
+from plugins.redis_store.tests.conftest import free_port
 from plugins.redis_store.tests.test_workers import HANDSHAKE, events, first_message, initialize
 from tests.reliability import record
 from tests.test_load import uvicorn_here
@@ -168,6 +171,20 @@ async def test_the_event_store_outside_the_transport_warns(redis_client, caplog)
         event_id = await store.store_event("1", message)
     assert "outside the http transport" in caplog.text
     assert event_id.startswith("unscoped.")
+
+
+async def test_a_session_works_on_while_redis_is_down(caplog):
+    down = redis.asyncio.Redis(port=free_port(), socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+    mcp = replica(down)
+    async with (
+        uvicorn_here(mcp, event_store=RedisEventStore(down)) as url,
+        Client(url, mode="legacy") as client,
+    ):
+        result = await client.call_tool("lookup", {"sku": "a"})
+    await down.aclose()
+    assert result.data["sku"] == "a"
+    assert "could not be stored in Redis" in caplog.text
+    record("attacks", "the event store's Redis unreachable during a session: calls still answered", 1)
 
 
 def test_event_store_options_are_checked(redis_client):
