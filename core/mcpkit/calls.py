@@ -182,10 +182,18 @@ def _arguments(schema: Mapping[str, Any]) -> str:
 
 
 def _type(schema: Any) -> str:
-    kind = schema.get("type") if isinstance(schema, Mapping) else None
+    """A schema's type in a word or two: ``string``, ``array | null``; ``any`` when it says none."""
+    if not isinstance(schema, Mapping):
+        return "any"
+    kind = schema.get("type")
     if isinstance(kind, list):
         return " | ".join(str(k) for k in kind)
-    return str(kind) if kind else "any"
+    if kind:
+        return str(kind)
+    members = schema.get("anyOf") or schema.get("oneOf")
+    if isinstance(members, list) and members:
+        return " | ".join(dict.fromkeys(_type(member) for member in members))
+    return "any"
 
 
 def _prompt_arguments(arguments: Sequence[types.PromptArgument]) -> str:
@@ -210,16 +218,20 @@ def _dump(model: Any) -> Any:
 def split_call(words: Sequence[str], *, has_command: bool) -> tuple[str | None, str, list[str]]:
     """``[TARGET] TOOL [ARGUMENT...]`` as TARGET (``None``: the project, or ``--command``), TOOL and
     the arguments. An argument contains ``=`` or is a JSON object and a tool name never does, so the
-    first word is TARGET exactly when the second is a tool name."""
+    first word is TARGET exactly when the second is not an argument."""
     if not words:
         raise UsageError("call takes [TARGET] TOOL [ARGUMENT...]: give the tool's name")
-    if not has_command and len(words) >= 2 and _TOOL_NAME.fullmatch(words[1]):
+    if not has_command and len(words) >= 2 and not _is_argument(words[1]):
         target, tool, *arguments = words
     else:
         target, (tool, *arguments) = None, words
     if not _TOOL_NAME.fullmatch(tool):
         raise UsageError(f"{tool!r} is not a tool name (1-128 characters of A-Za-z0-9_.-)")
     return target, tool, arguments
+
+
+def _is_argument(word: str) -> bool:
+    return "=" in word or word.lstrip().startswith("{")
 
 
 def parse_arguments(words: Sequence[str], schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -264,7 +276,8 @@ def call_tool(
     connection: Connection, tool: str, words: Sequence[str], *, json: bool, console: Console, errors: Console
 ) -> None:
     """Call ``tool`` with the arguments ``words`` give; print its result (text, or JSON), its progress
-    and log messages (standard error). An error result is a :class:`CommandError`."""
+    and log messages at ``info`` and above (standard error). An error result is a
+    :class:`CommandError`."""
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
         of = f"/{total:g}" if total is not None else ""
@@ -274,7 +287,7 @@ def call_tool(
         errors.print(f"{params.level}: {params.data}", markup=False, soft_wrap=True)
 
     async def work() -> ToolCallResult:
-        async with connection.client(progress_handler=progress, log_handler=log) as client:
+        async with connection.client(progress_handler=progress, log_handler=log, log_level="info") as client:
             tools = {t.name: t for t in await client.list_tools()}
             if tool not in tools:
                 names = sorted(tools)
@@ -317,7 +330,8 @@ def _block(block: types.ContentBlock) -> str:
     if isinstance(block, types.TextContent):
         return block.text
     if isinstance(block, types.ImageContent | types.AudioContent):
-        return f"[{block.type}, {block.mime_type}, {len(block.data) * 3 // 4:,} bytes]"
+        size = len(block.data) * 3 // 4 - block.data[-2:].count("=")  # base64: 4 characters for 3 bytes
+        return f"[{block.type}, {block.mime_type}, {size:,} bytes]"
     if isinstance(block, types.ResourceLink):
         return f"[resource link {block.uri}]"
     if isinstance(block, types.EmbeddedResource):
