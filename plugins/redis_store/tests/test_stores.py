@@ -187,6 +187,19 @@ async def test_a_session_works_on_while_redis_is_down(caplog):
     record("attacks", "the event store's Redis unreachable during a session: calls still answered", 1)
 
 
+async def test_a_replica_notifies_its_own_clients_while_redis_is_down(caplog):
+    down = redis.asyncio.Redis(port=free_port(), socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+    mcp = replica(down, bus=RedisSubscriptionBus(down))
+    inbox = Inbox()
+    async with Client(mcp, mode="legacy", message_handler=inbox) as client:
+        await client.list_tools()
+        mcp.add_tool(mcp.tools["lookup"].__class__(name="extra", input_schema={}, fn=mcp.tools["lookup"].fn))
+        await inbox.wait_for(1)
+    await down.aclose()
+    assert inbox.methods == ["notifications/tools/list_changed"]
+    assert "publishing ToolsListChanged to the subscription bus failed" in caplog.text
+
+
 def test_event_store_options_are_checked(redis_client):
     with pytest.raises(ValueError, match="must be positive"):
         RedisEventStore(redis_client, ttl=0)
