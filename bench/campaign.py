@@ -50,6 +50,10 @@ SUITES = {
         "plugins/openapi_source/tests/test_hardening_responses.py",
         "plugins/http_mount/tests/test_hardening_serving.py",
         "tests/test_proxy.py",
+        "tests/test_notifications.py",
+        "tests/test_middleware_builtins.py",
+        "plugins/redis_store/tests/test_stores.py",
+        "plugins/redis_store/tests/test_workers.py",
     ],
 }
 SECTIONS = ["documents", "arguments", "faults", "calls under load", "security checks", "attacks"]
