@@ -3,7 +3,8 @@
 ``examples/plugins/mcpkit-readonly`` is pip-installed into a directory of its own (offline: no
 dependencies, the build backend from this environment), which is then put on ``sys.path``: the shared
 test environment is not changed. Its ``readonly`` route mapper and name strategy are selected by name,
-by the environment and from the command line; ``MCPKIT_DISABLE_PLUGINS`` turns it off.
+by the environment and from the command line, and the command line serves a Starlette app through its
+``starlette`` target resolver; ``MCPKIT_DISABLE_PLUGINS`` turns it off.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from examples.ecommerce.app import create_app
 from mcpkit import MCPKit, UnknownNameError
-from mcpkit.cli import EXIT_OK, EXIT_USAGE, main
+from mcpkit.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from mcpkit.plugins import PluginHost
 from tests.locations import CORPUS, ROOT
 
@@ -135,3 +136,56 @@ def test_the_plugins_own_tests_pass_with_mcpkit_testing(site):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "10 passed" in done.stdout
+
+
+STARLETTE_API = """
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+async def pet(request):
+    \"\"\"One pet.\"\"\"
+    return JSONResponse({"id": request.path_params["pet_id"], "name": "Rex"})
+
+
+async def adopt(request):
+    return JSONResponse({}, status_code=201)
+
+
+api = Starlette(routes=[Route("/pets/{pet_id:int}", pet), Route("/pets", adopt, methods=["POST"])])
+"""
+
+
+def test_a_third_party_source_is_served_by_the_command_line(site, tmp_path):
+    """The installed command, unchanged, serves a plain Starlette app through the plugin's target
+    resolver: inspected, listed and called, its one GET route a read-only tool."""
+    (tmp_path / "pets.py").write_text(STARLETTE_API)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+    def mcpkit(*argv: str) -> subprocess.CompletedProcess[str]:
+        command = [Path(sys.executable).with_name("mcpkit"), *argv]
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+
+    inspected = mcpkit("inspect", "pets.py", "--json")
+    assert inspected.returncode == EXIT_OK, inspected.stderr
+    [tool] = json.loads(inspected.stdout)["components"]
+    assert (tool["name"], tool["method"], tool["path"], tool["annotations"]["readOnlyHint"]) == (
+        "pet",
+        "GET",
+        "/pets/{pet_id}",
+        True,
+    )
+    called = mcpkit("call", "pets.py", "pet", "pet_id=7")
+    assert (called.returncode, json.loads(called.stdout)) == (EXIT_OK, {"id": 7, "name": "Rex"})
+
+    disabled = subprocess.run(
+        [Path(sys.executable).with_name("mcpkit"), "inspect", "pets.py:api"],
+        cwd=tmp_path,
+        env={**env, "MCPKIT_DISABLE_PLUGINS": "readonly"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert disabled.returncode == EXIT_FAILED
+    assert "nothing serves pets.py:api (a value of type Starlette)" in disabled.stderr
