@@ -15,7 +15,7 @@ from mcpkit.context import forwarded_headers
 from mcpkit_openapi.credentials import Credentials, Secrets, Selection, header_secrets, request_secrets
 from mcpkit_openapi.plan import RequestPlan
 from mcpkit_openapi.request import build_request
-from mcpkit_openapi.response import READ_LIMIT, ResponseReader
+from mcpkit_openapi.response import ResponseReader
 
 if TYPE_CHECKING:
     from mcpkit_openapi.filters import Filter
@@ -37,8 +37,6 @@ class Access:
     timeout: float | None = None
     """Seconds a whole call may take, and each connect, read, write and pool wait in it; ``None``:
     :data:`DEFAULT_TIMEOUT` for the whole call, and the client's own timeouts for each step."""
-    max_response_bytes: int | None = None
-    """Bound of a result; responses are read up to :data:`READ_LIMIT` then (``None``: no bounds)."""
 
     @property
     def deadline(self) -> float:
@@ -61,7 +59,7 @@ class Caller:
         failure raises :class:`~mcpkit.ToolError`."""
         sent: list[httpx.Request] = []
         try:
-            response = await self._send(arguments, sent)
+            response = await self._send(arguments, sent, result=expression is None)
             secrets = self.secrets(sent)
             return await self.reader.tool_result(response, expression, secrets)
         except ToolError as exc:
@@ -96,17 +94,20 @@ class Caller:
             if b.kind in ("header", "cookie", "query")
         )
 
-    async def _send(self, arguments: Mapping[str, Any], sent: list[httpx.Request]) -> httpx.Response:
-        """The response, read; the whole call within the access's deadline."""
+    async def _send(
+        self, arguments: Mapping[str, Any], sent: list[httpx.Request], result: bool = False
+    ) -> httpx.Response:
+        """The response, read (as a tool's unfiltered ``result``: see :meth:`ResponseReader.read`); the
+        whole call within the access's deadline."""
         access = self.access
         if access.selection.missing:
             raise ToolError(access.selection.missing)
         try:
             with anyio.fail_after(access.deadline):
-                response = await self._send_once(arguments, sent)
+                response = await self._send_once(arguments, sent, result)
                 if response.status_code == 401 and access.credentials.uses_tokens(access.selection):
                     access.credentials.forget_tokens()
-                    response = await self._send_once(arguments, sent)
+                    response = await self._send_once(arguments, sent, result)
                 return response
         except (TimeoutError, httpx.TimeoutException) as exc:
             where = f"{self.plan.method} {sent[-1].url.path if sent else self.plan.path}"
@@ -116,7 +117,9 @@ class Caller:
                 ) from None
             raise ToolError(f"{where} timed out after {access.deadline:g} s") from None
 
-    async def _send_once(self, arguments: Mapping[str, Any], sent: list[httpx.Request]) -> httpx.Response:
+    async def _send_once(
+        self, arguments: Mapping[str, Any], sent: list[httpx.Request], result: bool
+    ) -> httpx.Response:
         access = self.access
         request = build_request(access.client, self.plan, arguments, forwarded_headers(), access.base_url)
         sent.append(request)
@@ -126,7 +129,7 @@ class Caller:
             await access.credentials.apply(access.client, request, access.selection)
             response = await self._send_following(request, sent)
             try:
-                return await _read(response, None if access.max_response_bytes is None else READ_LIMIT)
+                return await self.reader.read(response, result=result)
             finally:
                 await response.aclose()
         except httpx.ConnectError as exc:
@@ -168,34 +171,3 @@ def _unreachable(request: httpx.Request, exc: httpx.ConnectError) -> str:
 
 def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
     return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
-
-
-async def _read(response: httpx.Response, limit: int | None) -> httpx.Response:
-    """``response`` with its body read; past ``limit`` bytes the body is refused, not read."""
-    where = f"{response.request.method} {response.request.url.path}"
-    length = response.headers.get("content-length")
-    if length is not None and length.isdigit() and "content-encoding" not in response.headers:
-        # A declared, uncompressed length: checked up front, then read as it is.
-        if limit is not None and int(length) > limit:
-            raise ToolError(f"{where} returned {int(length):,} bytes, more than the {limit:,} read at most")
-        await response.aread()
-        return response
-    chunks = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if limit is not None and size > limit:
-            raise ToolError(f"{where} returned more than {limit:,} bytes; the rest was not read")
-        chunks.append(chunk)
-    headers = [
-        (key, value)
-        for key, value in response.headers.multi_items()
-        if key.lower() not in ("content-encoding", "content-length")
-    ]
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=b"".join(chunks),
-        request=response.request,
-        extensions=response.extensions,
-    )

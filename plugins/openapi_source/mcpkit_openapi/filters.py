@@ -39,7 +39,7 @@ MAX_EXPRESSION_CHARS = 2_000
 STEPS = 250_000
 """Steps a filter may take on any response; it gets one more per 4 bytes of the response."""
 
-CHECK_EVERY = 2_048
+CHECK_EVERY = 512
 """Steps between two checks for cancellation (and chances for other threads to run)."""
 
 MEMO_SIZE = 256

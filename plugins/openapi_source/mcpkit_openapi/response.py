@@ -10,15 +10,17 @@
 - The secrets of the call (:class:`~mcpkit_openapi.credentials.Secrets`) are masked in text content,
   structured content and resource text.
 
-Work is bounded: a JSON body that cannot fit ``max_bytes`` is refused before it is parsed; one larger
-than :data:`INLINE_BYTES`, or one to filter, is parsed, checked, filtered and serialised in a worker
-thread, one such response at a time, so the event loop keeps serving other calls; a filter has a
-budget of work (:mod:`mcpkit_openapi.filters`), and its result is sized before it is serialised.
+Work is bounded: a body that cannot fit ``max_bytes`` is refused as it is read, as soon as that shows
+(:meth:`ResponseReader.read`); a JSON body larger than :data:`INLINE_BYTES`, or one to filter, is
+parsed, checked, filtered and serialised in a worker thread, one such response at a time, so the event
+loop keeps serving other calls; a filter has a budget of work (:mod:`mcpkit_openapi.filters`), and its
+result is sized before it is serialised.
 """
 
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 from collections.abc import Callable
 from functools import cached_property, partial
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
     from mcpkit_openapi.filters import Budget, Filter
 
 EXCERPT_CHARS = 2000
+WHOLE_EXCERPT_BYTES = 1024 * 1024
+"""A body up to this size is decoded whole for an excerpt; of a larger one, only its start."""
 
 READ_LIMIT = 32 * 1024 * 1024
 """Bytes of a response read at most while results are bounded; a larger one is refused unread."""
@@ -180,20 +184,21 @@ class ResponseReader:
 
     def _json(self, response: httpx.Response, secrets: Secrets) -> ToolResult:
         """The result of a JSON response: checked, bounded, secrets masked."""
-        self._refuse_oversized(response)
         data = self._parse(response)
         content = response.content
         if content.count(b"[") + content.count(b"{") > MAX_RESULT_DEPTH:  # else it cannot nest deeper
             self._refuse_deep(data, response, "")
         if self.validator is not None:
             self._check(data, response)
-        text = self._text(data, response, "")
-        self._bound(len(text.encode()), text, response, "")
+        # What orjson read it writes back, 15 times faster than json: finite numbers, 64-bit integers.
+        raw = orjson.dumps(data)
+        text = raw.decode()
+        self._bound(len(raw), text, response, "")
         if secrets and secrets.in_json(text):
             data = secrets.mask_json(data)
             if self.validator is not None:
                 self._check(data, response)  # "***" may break a pattern or a format
-            text = self._text(data, response, "")
+            text = orjson.dumps(data).decode()
         return ToolResult([types.TextContent(type="text", text=text)], data)
 
     def _filtered(
@@ -225,14 +230,6 @@ class ResponseReader:
             text = self._text(data, response, "filtered ")
         return ToolResult([types.TextContent(type="text", text=text)], data)
 
-    def _refuse_oversized(self, response: httpx.Response) -> None:
-        """Refuse, unparsed, a JSON body too large for ``max_bytes`` however much of it is whitespace
-        or escapes (its compact text is at least :func:`least_json_size`)."""
-        content = response.content
-        limit = self.max_bytes
-        if limit is not None and len(content) > limit and least_json_size(content, limit) > limit:
-            self._bound(len(content), _excerpt(response), response, "")
-
     def _refuse_deep(self, data: Any, response: httpx.Response, what: str) -> None:
         """Refuse ``data`` nesting more than :data:`MAX_RESULT_DEPTH` levels."""
         depth = nesting_depth(data)
@@ -243,7 +240,8 @@ class ResponseReader:
             )
 
     def _text(self, data: Any, response: httpx.Response, what: str) -> str:
-        """``data`` as compact JSON text; NaN and infinities are refused."""
+        """A filter's result as compact JSON text; NaN and infinities (which a filter can compute, and
+        orjson would write as ``null``) are refused."""
         try:
             return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         except ValueError:  # only a filter makes them: to_number('1e400'), sum([1e308, 1e308])
@@ -252,16 +250,58 @@ class ResponseReader:
                 "(infinity or NaN)"
             ) from None
 
-    def _bound(self, size: int, text: str, response: httpx.Response, what: str) -> None:
+    def _bound(self, size: int, text: str, response: httpx.Response, what: str, unread: bool = False) -> None:
+        """Refuse a result of ``size`` bytes (at least, if the rest is ``unread``) past ``max_bytes``."""
         if self.max_bytes is None or size <= self.max_bytes:
             return
         excerpt = text[:EXCERPT_CHARS] + ("..." if len(text) > EXCERPT_CHARS else "")
         bound = f"more than the {self.max_bytes:,} a result may carry (max_response_bytes)"
-        start = f"Its start: {excerpt}" if excerpt else ""
+        size_text = f"over {size:,} bytes (the rest was not read)" if unread else f"{size:,} bytes"
         raise ToolError(
-            f"{self._describe(response)}: the {what}response is {size:,} bytes, {bound}. "
-            f"{self.narrowing}{start}"
+            f"{self._describe(response)}: the {what}response is {size_text}, {bound}. "
+            f"{self.narrowing}Its start: {excerpt}"
         )
+
+    async def read(self, response: httpx.Response, result: bool) -> httpx.Response:
+        """``response`` with its body read, within bounds (without ``max_bytes``, whole). A body past
+        :data:`READ_LIMIT` is refused unread; so is, for an unfiltered tool ``result``, a success that
+        cannot fit ``max_bytes``, as soon as that shows: its content (JSON: whitespace and escapes
+        aside, :func:`least_json_size`) already passes the bound."""
+        if self.max_bytes is None:
+            await response.aread()
+            return response
+        where = f"{response.request.method} {response.request.url.path}"
+        length = response.headers.get("content-length")
+        declared = (
+            int(length)
+            if length and length.isdigit() and "content-encoding" not in response.headers
+            else None
+        )
+        if declared is not None and declared > READ_LIMIT:
+            raise ToolError(f"{where} returned {declared:,} bytes, more than the {READ_LIMIT:,} read at most")
+        counted = self._counted(response) if result else None
+        chunks = []
+        size = least = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > READ_LIMIT:
+                raise ToolError(f"{where} returned more than {READ_LIMIT:,} bytes; the rest was not read")
+            chunks.append(chunk)
+            if counted is not None:
+                least += counted(chunk)
+                if least > self.max_bytes:
+                    start = _start(response, b"".join(chunks))
+                    self._bound(declared or size, start, response, "", unread=declared is None)
+        return _read_response(response, b"".join(chunks))
+
+    def _counted(self, response: httpx.Response) -> Callable[[bytes], int] | None:
+        """How much of each chunk a success's result must carry, at least; ``None`` for a failure."""
+        if not response.is_success:
+            return None
+        media_type = _media_type(response)
+        if is_json(media_type) or (self.validator is not None and not media_type):
+            return partial(least_json_size, limit=READ_LIMIT)
+        return len
 
     def resource_value(
         self, response: httpx.Response, default_mime_type: str | None, secrets: Secrets
@@ -340,6 +380,22 @@ WHITESPACE = (b" ", b"\n", b"\r", b"\t")
 SLICE = 1024 * 1024
 
 
+def _read_response(response: httpx.Response, content: bytes) -> httpx.Response:
+    """``response`` (streamed) as a response with ``content`` read (decoded, so no encoding header)."""
+    headers = [
+        (key, value)
+        for key, value in response.headers.multi_items()
+        if key.lower() not in ("content-encoding", "content-length")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=response.request,
+        extensions=response.extensions,
+    )
+
+
 def least_json_size(content: bytes, limit: int) -> int:
     """A lower bound of the size of ``content``'s compact JSON text: its bytes less its whitespace,
     less 5 per backslash (an escape is 2 to 6 bytes for at least 1). Counted a slice at a time, and
@@ -375,15 +431,28 @@ def _media_type(response: httpx.Response) -> str:
 
 
 def _excerpt(response: httpx.Response) -> str:
+    """The start of the body as text (a large body is not decoded whole for it)."""
+    content = response.content
+    if len(content) > WHOLE_EXCERPT_BYTES:
+        return _start(response, content)[:EXCERPT_CHARS] + f"... ({len(content):,} bytes in all)"
     try:
         body = response.text
     except (UnicodeDecodeError, LookupError):
-        return f"({len(response.content)} bytes of binary content)"
+        return f"({len(content)} bytes of binary content)"
     if not body:
         return "(empty body)"
     return (
         body if len(body) <= EXCERPT_CHARS else body[:EXCERPT_CHARS] + f"... ({len(body)} characters in all)"
     )
+
+
+def _start(response: httpx.Response, content: bytes) -> str:
+    """The text of the first bytes of ``content`` (a character cut in two at the end left out)."""
+    try:
+        decoder = codecs.getincrementaldecoder(response.encoding or "utf-8")()
+        return decoder.decode(content[: EXCERPT_CHARS * 4])
+    except (UnicodeDecodeError, LookupError):
+        return "(binary content)"
 
 
 def _content_block(response: httpx.Response, media_type: str, secrets: Secrets) -> types.ContentBlock:

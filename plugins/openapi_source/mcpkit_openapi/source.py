@@ -243,7 +243,6 @@ def _convert(
             selection=security.selection(operation),
             base_url=_base_url(servers, operation, client, own_client),
             timeout=options.timeout,
-            max_response_bytes=shaping.max_response_bytes,
         )
         try:
             component, plan = build_component(
