@@ -273,7 +273,7 @@ def test_a_url_that_does_not_answer_is_a_one_line_error():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    done = mcpkit("list", f"http://127.0.0.1:{port}/mcp")
+    done = mcpkit("list", f"http://me:s3cret@127.0.0.1:{port}/mcp")
     assert done.returncode == EXIT_FAILED
-    assert done.stderr.startswith(f"error: http://127.0.0.1:{port}/mcp: ")
+    assert done.stderr.startswith(f"error: http://me:***@127.0.0.1:{port}/mcp: ")  # its password left out
     assert done.stderr.count("\n") == 1

@@ -9,6 +9,7 @@ import shlex
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import mcp_types as types
@@ -54,10 +55,17 @@ class Connection:
         )
 
     def describe(self) -> str:
-        """The server, for messages."""
+        """The server, for messages (a URL's password left out)."""
         if isinstance(self.target, MCPKit):
             return repr(self.target.name)
-        return self.target if isinstance(self.target, str) else shlex.join(self.target)
+        if isinstance(self.target, str):
+            parts = urlsplit(self.target)
+            if parts.password is None:
+                return self.target
+            return urlunsplit(
+                parts._replace(netloc=f"{parts.username}:***@{parts.netloc.rpartition('@')[2]}")
+            )
+        return shlex.join(self.target)
 
     def run(self, work: Callable[[], Awaitable[T]]) -> T:
         """``work()`` in an event loop, bounded by the timeout; what fails is a :class:`CommandError`."""

@@ -130,7 +130,8 @@ def _app() -> App:
 
     app = App(
         name="mcpkit",
-        help="Turn HTTP APIs into MCP servers. Docs: docs/cli.md",
+        help="Serve any MCP server (an API, a FastAPI app, one written with mcpkit), try it, call it, "
+        "add it to your clients. Docs: docs/cli.md",
         version=__version__,
         default_parameter=Parameter(negative=()),
         suppress_keyboard_interrupt=False,  # Ctrl+C is EXIT_INTERRUPTED, in main
