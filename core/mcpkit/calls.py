@@ -139,15 +139,15 @@ def list_server(connection: Connection, *, json: bool, console: Console) -> None
 
 
 def _print_listing(listing: Listing, console: Console) -> None:
-    from mcpkit.cli import plain_table
+    from mcpkit.cli import counted, plain_table
 
     server = listing.server
     title = " ".join(part for part in (server.name, server.version) if part) if server else "The server"
     counts = [
-        _count(len(listing.tools), "tool"),
-        _count(len(listing.resources), "resource"),
-        _count(len(listing.resource_templates), "resource template"),
-        _count(len(listing.prompts), "prompt"),
+        counted(len(listing.tools), "tool"),
+        counted(len(listing.resources), "resource"),
+        counted(len(listing.resource_templates), "resource template"),
+        counted(len(listing.prompts), "prompt"),
     ]
     console.print(f"{title}: {', '.join(counts)}", markup=False, soft_wrap=True)
     sections = [
@@ -210,10 +210,6 @@ def _prompt_arguments(arguments: Sequence[types.PromptArgument]) -> str:
 
 def _first_line(text: str | None) -> str:
     return (text or "").strip().split("\n", 1)[0]
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _dump(model: Any) -> Any:

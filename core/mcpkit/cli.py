@@ -1085,16 +1085,17 @@ def _summary(server: MCPKit) -> str:
     """``'name' (2 tools, 1 resource, 0 resource templates, 1 prompt)``: what is served (prompts
     only when there are some)."""
     catalog = server.catalog()
-    prompts = f", {_count(len(catalog.prompts), 'prompt')}" if catalog.prompts else ""
+    prompts = f", {counted(len(catalog.prompts), 'prompt')}" if catalog.prompts else ""
     counts = (
-        _count(len(catalog.tools), "tool"),
-        _count(len(catalog.resources), "resource"),
-        _count(len(catalog.templates), "resource template"),
+        counted(len(catalog.tools), "tool"),
+        counted(len(catalog.resources), "resource"),
+        counted(len(catalog.templates), "resource template"),
     )
     return f"{server.name!r} ({', '.join(counts)}{prompts})"
 
 
-def _count(number: int, noun: str) -> str:
+def counted(number: int, noun: str) -> str:
+    """``1 tool``, ``2 tools``, ``1,000 tools``."""
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
@@ -1110,11 +1111,11 @@ def _print_report(report: dict[str, Any], *, converted: bool) -> None:
     kinds = [c["kind"] for c in components]
     prompts = kinds.count("prompt")
     console.print(
-        f"{report['title']} {report['version']}: {_count(kinds.count('tool'), 'tool')}, "
-        f"{_count(kinds.count('resource'), 'resource')}, "
-        f"{_count(kinds.count('resource_template'), 'resource template')}"
-        + (f", {_count(prompts, 'prompt')}" if prompts else "")
-        + (f"; {_count(len(report['excluded']), 'operation')} excluded by route maps" if converted else ""),
+        f"{report['title']} {report['version']}: {counted(kinds.count('tool'), 'tool')}, "
+        f"{counted(kinds.count('resource'), 'resource')}, "
+        f"{counted(kinds.count('resource_template'), 'resource template')}"
+        + (f", {counted(prompts, 'prompt')}" if prompts else "")
+        + (f"; {counted(len(report['excluded']), 'operation')} excluded by route maps" if converted else ""),
         markup=False,
         soft_wrap=True,
     )
@@ -1132,7 +1133,7 @@ def _print_report(report: dict[str, Any], *, converted: bool) -> None:
         console.print(plain_table(f"Not converted ({len(skipped)})", ("Method", "Path", "Why"), rows))
     warnings = report["warnings"]
     if warnings:
-        console.print(f"{_count(len(warnings), 'defect')} of the document tolerated:", markup=False)
+        console.print(f"{counted(len(warnings), 'defect')} of the document tolerated:", markup=False)
         for w in warnings[:_WARNINGS_SHOWN]:
             console.print(f"  {w['pointer']}: {w['message']}", markup=False)
         if len(warnings) > _WARNINGS_SHOWN:
