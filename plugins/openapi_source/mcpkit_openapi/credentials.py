@@ -273,7 +273,7 @@ class Secrets:
     secret looks like in a URL (percent-encoded) and in JSON text (escaped)."""
 
     def __init__(self, values: Iterable[str] = ()) -> None:
-        forms = {form for value in values for form in _spellings(value)}
+        forms = {form for value in values if len(value) >= MIN_SECRET_CHARS for form in _spellings(value)}
         self._values = sorted((f for f in forms if len(f) >= MIN_SECRET_CHARS), key=len, reverse=True)
         escaped = (json.dumps(value, ensure_ascii=False)[1:-1] for value in self._values)
         self._in_json = [*self._values, *(form for form in escaped if form not in forms)]
@@ -344,14 +344,19 @@ def request_secrets(request: httpx.Request, chosen: frozenset[tuple[str, str]]) 
     client's own, credentials, forwarded headers, an auth flow's ``Authorization``) and query values.
     ``chosen`` holds the ``(kind, name)`` of the operation's parameters (header names lowercased)."""
     found = []
-    for name, value in request.headers.multi_items():
-        if name.lower() == "cookie":
+    for raw_name, raw_value in request.headers.raw:
+        name = raw_name.decode("latin-1").lower()
+        if name in PUBLIC_HEADERS:
+            continue  # most headers of most requests: not worth decoding their values
+        value = raw_value.decode(request.headers.encoding)
+        if name == "cookie":
             for cookie in value.split(";"):
                 if ("cookie", cookie.partition("=")[0].strip()) not in chosen:
                     found.append(_cookie_value(cookie))
-        elif ("header", name.lower()) not in chosen:
+        elif ("header", name) not in chosen:
             found += header_secrets(name, value)
-    found += [value for name, value in request.url.params.multi_items() if ("query", name) not in chosen]
+    if request.url.query:  # parsed only when there is one
+        found += [value for name, value in request.url.params.multi_items() if ("query", name) not in chosen]
     return found
 
 

@@ -279,7 +279,10 @@ class ResponseReader:
         )
         if declared is not None and declared > READ_LIMIT:
             raise ToolError(f"{where} returned {declared:,} bytes, more than the {READ_LIMIT:,} read at most")
-        counted = self._counted(response) if result else None
+        counted = self._counted(response) if result and (declared or READ_LIMIT) > self.max_bytes else None
+        if declared is not None and counted is None:
+            await response.aread()  # as long as it says, and that is within bounds
+            return response
         chunks = []
         size = least = 0
         async for chunk in response.aiter_bytes():
