@@ -8,13 +8,13 @@ added. To change a component after adding it, add a changed copy with ``replace=
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Final, TypeAlias
 
 import mcp_types as types
+import pydantic_core
 from mcp.shared.uri_template import UriTemplate
 
 from mcpkit.schema import WRAP_RESULT_KEY, SchemaValidator, compile_validator
@@ -132,8 +132,8 @@ def error_result(message: str) -> types.CallToolResult:
 
 
 def to_json_text(value: Any) -> str:
-    """Compact JSON text of a JSON value."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON text of a JSON value (UTF-8, not escaped to ASCII)."""
+    return pydantic_core.to_json(value).decode()
 
 
 @dataclass(frozen=True, slots=True)
