@@ -89,6 +89,8 @@ def run(calls: int, rounds: int) -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     for mode, era in (("auto", "2026-07-28"), ("legacy", "2025-11-25")):
         samples: dict[str, list[float]] = {name: [] for name in servers}
+        for make in servers.values():  # a warm-up each, not counted: imports, caches, compiled schemas
+            anyio.run(measure, make(), mode, min(calls, 200))
         for _ in range(rounds):
             for name, make in servers.items():
                 samples[name] += anyio.run(measure, make(), mode, calls)

@@ -1,6 +1,6 @@
 """The benchmark suite: mcpkit beside FastMCP 4.1.6 and fastapi-mcp 0.4.0, on the same work, in one run.
 
-    python bench/run.py [--quick] [--only conversion fastapi calls http discovery composition]
+    python bench/run.py [--quick] [--only conversion fastapi calls http discovery composition floor]
                         [--output bench/RESULTS.md]
 
 It installs the peers into their own virtual environments first (bench/peers.py), then measures:
@@ -16,7 +16,9 @@ It installs the peers into their own virtual environments first (bench/peers.py)
 5. discovery search (bench/discovery.py): mcpkit's ``search_tools`` beside FastMCP's BM25 search
    transform on the same tasks: recall@5, mean reciprocal rank, median search time, listing size;
 6. composition (bench/composition.py): an in-memory call through a mounted server and through a proxy
-   beside the direct call, and what a proxy's session per request would cost against its pool.
+   beside the direct call, and what a proxy's session per request would cost against its pool;
+7. the floor (bench/floor.py): an in-memory call of a trivial async tool, mcpkit against the SDK's bare
+   low-level server doing the same work (target: within 1.2x).
 
 It prints Markdown: the machine and versions, a table per part (medians; ratios are peer / mcpkit, so
 above 1 means mcpkit is ahead), then the verdicts: where mcpkit is behind a peer or misses a target of
@@ -52,13 +54,14 @@ import composition
 import convert
 import discovery
 import fastapi_build
+import floor
 import peers
 import throughput
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-PARTS = ("conversion", "fastapi", "calls", "http", "discovery", "composition")
+PARTS = ("conversion", "fastapi", "calls", "http", "discovery", "composition", "floor")
 PEER_TIMEOUT = 900.0  # FastMCP takes ~40 s and ~3 GB on stripe: generous, and a failure is reported
 CALL_TARGET = 1.5
 CALL_CPU = max(os.sched_getaffinity(0))  # in-memory calls run pinned: see bench/calls.py
@@ -800,6 +803,44 @@ def composition_part(report: Report, settings: Settings) -> None:
     composition.print_tables(result, report.out)
 
 
+# 7. The floor: the SDK's bare low-level server
+
+
+def floor_part(report: Report, settings: Settings) -> None:
+    report.out("\n## 7. The floor: mcpkit against the SDK's bare low-level server\n")
+    report.out(
+        "The same trivial async tool (same schemas) on mcpkit and on the SDK's low-level `Server` with "
+        "one list and one call handler that check nothing, both called in memory through the SDK's "
+        f"client in a fresh process; {settings.call_rounds} rounds of {settings.calls} calls alternating, "
+        f"medians of all calls. Target: mcpkit within {floor.TARGET}x.\n"
+    )
+    progress("floor")
+    command = [sys.executable, str(HERE / "floor.py"), "--json", "--calls", str(settings.calls)]
+    command += ["--rounds", str(settings.call_rounds)]
+
+    def measure() -> dict[str, Any]:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PEER_TIMEOUT, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr[-3000:])
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    result = attempt(measure)
+    if isinstance(result, str):
+        report.out(f"floor: {result}")
+        return
+    report.out("| protocol | bare low-level server | mcpkit | ratio |")
+    report.out("|---|---|---|---|")
+    for era, row in result.items():
+        report.out(f"| {era} | {row['bare_us']:.0f} µs | {row['mcpkit_us']:.0f} µs | {row['ratio']:.2f}x |")
+        report.target(
+            f"floor: in-memory call < {floor.TARGET}x the bare low-level server ({era})",
+            f"{row['ratio']:.2f}x",
+            f"{floor.TARGET}x",
+            floor.TARGET / row["ratio"],
+            (),  # profile it with: python bench/floor.py (and cProfile) when it misses
+        )
+
+
 def sections(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[str, Callable[[], None]]]:
     report: Report = args.report
     yield "conversion", lambda: conversion(report, settings, args.corpus)
@@ -808,6 +849,7 @@ def sections(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[str
     yield "http", lambda: http(report, settings)
     yield "discovery", lambda: discovery_search(report, settings, args.corpus)
     yield "composition", lambda: composition_part(report, settings)
+    yield "floor", lambda: floor_part(report, settings)
 
 
 def main() -> None:
