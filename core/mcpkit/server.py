@@ -10,7 +10,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from dataclasses import replace
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 import anyio
 import mcp_types as types
@@ -134,9 +134,7 @@ class MCPKit:
         self._catalog: Catalog | None = None
         self._tool_listing: dict[str, Any] | None = None
         self._wire_listings: dict[str, dict[str, Any]] = {}
-        self._resource_listing: types.ListResourcesResult | None = None
-        self._template_listing: types.ListResourceTemplatesResult | None = None
-        self._prompt_listing: types.ListPromptsResult | None = None
+        self._listings: dict[str, dict[str, Any]] = {}
         self.discovery = Discovery(
             self,
             discovery or self.settings.discovery,
@@ -372,10 +370,10 @@ class MCPKit:
             self._wire_listings.clear()
             self.discovery.invalidate()
         if "resources" in kinds:
-            self._resource_listing = None
-            self._template_listing = None
+            self._listings.pop("resources", None)
+            self._listings.pop("templates", None)
         if "prompts" in kinds:
-            self._prompt_listing = None
+            self._listings.pop("prompts", None)
         self.notifier.lists_changed(*kinds)
         for parent in list(self._parents):
             parent._changed(*kinds)
@@ -868,28 +866,12 @@ class MCPKit:
     async def _on_list_resources(
         self, ctx: Any, params: types.PaginatedRequestParams | None
     ) -> types.ListResourcesResult:
-        if self._resource_listing is None:
-            self._resource_listing = types.ListResourcesResult(
-                resources=[r.to_mcp() for r in self.catalog().resources.values()]
-            )
-        hidden = _hidden_by_scopes(self.catalog().resources)
-        if hidden:
-            listed = [r for r in self._resource_listing.resources if r.uri not in hidden]
-            return types.ListResourcesResult(resources=listed)
-        return self._resource_listing
+        return types.ListResourcesResult(resources=self._listed("resources"))
 
     async def _on_list_resource_templates(
         self, ctx: Any, params: types.PaginatedRequestParams | None
     ) -> types.ListResourceTemplatesResult:
-        if self._template_listing is None:
-            self._template_listing = types.ListResourceTemplatesResult(
-                resource_templates=[t.to_mcp() for t in self.catalog().templates.values()]
-            )
-        hidden = _hidden_by_scopes(self.catalog().templates)
-        if hidden:
-            listed = [t for t in self._template_listing.resource_templates if t.uri_template not in hidden]
-            return types.ListResourceTemplatesResult(resource_templates=listed)
-        return self._template_listing
+        return types.ListResourceTemplatesResult(resource_templates=self._listed("templates"))
 
     async def _on_read_resource(
         self, ctx: Any, params: types.ReadResourceRequestParams
@@ -902,16 +884,17 @@ class MCPKit:
     async def _on_list_prompts(
         self, ctx: Any, params: types.PaginatedRequestParams | None
     ) -> types.ListPromptsResult:
-        if self._prompt_listing is None:
-            self._prompt_listing = types.ListPromptsResult(
-                prompts=[p.to_mcp() for p in self.catalog().prompts.values()]
-            )
-        hidden = _hidden_by_scopes(self.catalog().prompts)
-        if hidden:
-            return types.ListPromptsResult(
-                prompts=[p for p in self._prompt_listing.prompts if p.name not in hidden]
-            )
-        return self._prompt_listing
+        return types.ListPromptsResult(prompts=self._listed("prompts"))
+
+    def _listed(self, kind: Literal["resources", "templates", "prompts"]) -> list[Any]:
+        """The protocol entries of a listing (built once until the components change), without those
+        the request's token may not see (:mod:`mcpkit.scopes`)."""
+        served: dict[str, Any] = getattr(self.catalog(), kind)
+        listing = self._listings.get(kind)
+        if listing is None:
+            listing = self._listings[kind] = {key: component.to_mcp() for key, component in served.items()}
+        hidden = _hidden_by_scopes(served)
+        return [entry for key, entry in listing.items() if key not in hidden]
 
     async def _on_get_prompt(
         self, ctx: Any, params: types.GetPromptRequestParams
