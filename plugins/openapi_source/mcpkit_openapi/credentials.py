@@ -269,28 +269,30 @@ class Security:
 
 
 class Secrets:
-    """The secrets of one call, in every spelling they may travel in, and masking with them: what a
-    secret looks like in a URL (percent-encoded) and in JSON text (escaped)."""
+    """The secrets of one call, in every spelling they may travel in, and masking with them: as they
+    are, percent-encoded and decoded (URLs, forms), and escaped as JSON text writes them (with or
+    without ``\\uXXXX`` for non-ASCII, and ``\\/`` for ``/``, as some encoders do)."""
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         forms = {form for value in values if len(value) >= MIN_SECRET_CHARS for form in _spellings(value)}
-        self._values = sorted((f for f in forms if len(f) >= MIN_SECRET_CHARS), key=len, reverse=True)
-        escaped = (json.dumps(value, ensure_ascii=False)[1:-1] for value in self._values)
-        self._in_json = [*self._values, *(form for form in escaped if form not in forms)]
+        escaped = {json.dumps(form, ensure_ascii=ascii)[1:-1] for form in forms for ascii in (False, True)}
+        escaped |= {form.replace("/", "\\/") for form in escaped}
+        every = forms | escaped
+        self._forms = sorted((form for form in every if len(form) >= MIN_SECRET_CHARS), key=len, reverse=True)
 
     def __bool__(self) -> bool:
-        return bool(self._values)
+        return bool(self._forms)
 
     def mask(self, text: str) -> str:
         """``text`` with every secret replaced by ``***``."""
-        for secret in self._values:
+        for secret in self._forms:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
 
     def in_json(self, text: str) -> bool:
         """Whether the JSON ``text`` carries a secret."""
-        return any(secret in text for secret in self._in_json)
+        return any(secret in text for secret in self._forms)
 
     def mask_json(self, value: Any) -> Any:
         """A copy of the JSON ``value`` with secrets masked in its strings and keys; a number that
@@ -312,7 +314,7 @@ class Secrets:
                     masked = self.mask(name)
                     members[masked] = None  # keeps the order of the keys
                     stack.append((members, masked, child))
-            elif isinstance(item, (int, float)) and not isinstance(item, bool) and str(item) in self._values:
+            elif isinstance(item, (int, float)) and not isinstance(item, bool) and str(item) in self._forms:
                 parent[key] = MASK
             else:
                 parent[key] = item

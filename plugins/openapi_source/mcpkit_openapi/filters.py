@@ -47,7 +47,7 @@ MEMO_SIZE = 256
 
 
 class Exhausted(ToolError):
-    """The filter needs more steps than its budget (or a value is larger than asked)."""
+    """The filter needs more steps than its budget."""
 
 
 class Budget:
@@ -83,7 +83,10 @@ class Budget:
     def exhaust(self) -> NoReturn:
         """Raise :class:`Exhausted`: the work asked for is more than the budget."""
         self.left = -1
-        raise Exhausted(f"response_filter needs more than {self.steps:,} steps of work")
+        raise Exhausted(
+            f"response_filter needs more than {self.steps:,} steps of work, its budget for this response: "
+            "simplify it, or ask for fewer items"
+        )
 
 
 def json_size(value: Any, limit: int, memo: dict[int, tuple[Any, int]] | None = None) -> int | None:
@@ -211,11 +214,11 @@ class _Interpreter(TreeInterpreter):
         return super().visit(node, *args, **kwargs)
 
     def size(self, value: Any) -> int:
-        """``value``'s JSON size, charged to the budget (one step per 8 characters)."""
+        """``value``'s JSON size; one larger than the budget could pay for (a step per 8 characters)
+        exhausts it."""
         size = json_size(value, self.budget.left * 8, self.memo)
         if size is None:
             self.budget.exhaust()
-        self.budget.spend(size // 8)
         return size
 
     def visit_flatten(self, node: _TreeNode, value: Any) -> Any:
@@ -235,7 +238,11 @@ class _Interpreter(TreeInterpreter):
         """``comparison(left, right)``, charged first: equal lists or objects may be walked whole."""
         if isinstance(left, (list, dict)) and isinstance(right, (list, dict)):
             if type(left) is type(right) and len(left) == len(right) and left is not right:
-                self.budget.spend(min(self.size(left), self.size(right)) // 8)
+                limit = self.budget.left * 8
+                sizes = [s for s in (json_size(v, limit, self.memo) for v in (left, right)) if s is not None]
+                if not sizes:
+                    self.budget.exhaust()
+                self.budget.spend(min(sizes) // 8)  # the walk stops with the smaller
         elif isinstance(left, str) and isinstance(right, str):
             self.budget.spend(min(len(left), len(right)) // 8)
         return comparison(left, right)
@@ -270,5 +277,5 @@ class _Functions(Functions):
         elif function_name == "contains" and isinstance(first, list) and isinstance(last, (list, dict)):
             budget.spend(len(first) * (self._interpreter.size(last) // 8))
         elif function_name == "to_string" and isinstance(first, (list, dict)):
-            self._interpreter.size(first)
+            budget.spend(self._interpreter.size(first) // 8)
         return super().call_function(function_name, arguments)

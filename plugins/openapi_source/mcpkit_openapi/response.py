@@ -56,9 +56,11 @@ INLINE_BYTES = 64 * 1024
 """A JSON response up to this size (without a filter) becomes a result on the event loop: a few
 milliseconds at most. A larger one is handled in a worker thread."""
 
-INLINE_FILTER = (8 * 1024, 2_000)
-"""A filter on a response up to this many bytes runs on the event loop while it takes at most this many
-steps (about a millisecond); past that it starts again in a worker thread, with its whole budget."""
+INLINE_FILTER_BYTES = 8 * 1024
+INLINE_FILTER_STEPS = 2_000
+"""A filter on a response up to :data:`INLINE_FILTER_BYTES` runs on the event loop while it takes at
+most this many steps (about a millisecond); past that it starts again in a worker thread, with its
+whole budget."""
 
 MAX_RESULT_DEPTH = 200
 """Levels a JSON result may nest: the protocol's own serialisation (pydantic) stops near 254."""
@@ -150,7 +152,7 @@ class ResponseReader:
             return ToolResult(
                 [types.TextContent(type="text", text=f"{self._describe(response)} (no content)")]
             )
-        if is_json(media_type) or (self.validator is not None and not media_type):
+        if self._is_json(response):
             return await self._json_result(response, expression, secrets)
         if expression is not None:
             raise ToolError(f"response_filter applies to JSON; {self._describe(response)} with {media_type}")
@@ -174,9 +176,9 @@ class ResponseReader:
             return await _in_worker(partial(self._json, response, secrets))
         from mcpkit_openapi.filters import Budget, Exhausted
 
-        if size <= INLINE_FILTER[0]:
+        if size <= INLINE_FILTER_BYTES:
             try:
-                return self._filtered(response, expression, Budget(INLINE_FILTER[1]), secrets)
+                return self._filtered(response, expression, Budget(INLINE_FILTER_STEPS), secrets)
             except Exhausted:
                 pass  # more than a moment's work: start again in a worker thread
         budget = Budget.for_response(size, anyio.from_thread.check_cancelled)
@@ -220,7 +222,7 @@ class ResponseReader:
         else:
             limit = max(len(response.content), READ_LIMIT)
             bound = f"more than {limit:,} bytes, the most a filter may make of it (its size, or 32 MB)"
-        if json_size(data, limit) is None:
+        if json_size(data, limit, memo={}) is None:  # the memo walks shared parts once
             raise ToolError(f"{self._describe(response)}: the filtered response is {bound}. {self.narrowing}")
         self._refuse_deep(data, response, "filtered ")
         text = self._text(data, response, "filtered ")
@@ -279,7 +281,8 @@ class ResponseReader:
         )
         if declared is not None and declared > READ_LIMIT:
             raise ToolError(f"{where} returned {declared:,} bytes, more than the {READ_LIMIT:,} read at most")
-        counted = self._counted(response) if result and (declared or READ_LIMIT) > self.max_bytes else None
+        could_fit = declared is not None and declared <= self.max_bytes
+        counted = self._counted(response) if result and not could_fit else None
         if declared is not None and counted is None:
             await response.aread()  # as long as it says, and that is within bounds
             return response
@@ -301,10 +304,12 @@ class ResponseReader:
         """How much of each chunk a success's result must carry, at least; ``None`` for a failure."""
         if not response.is_success:
             return None
+        return partial(least_json_size, limit=READ_LIMIT) if self._is_json(response) else len
+
+    def _is_json(self, response: httpx.Response) -> bool:
+        """Whether ``response`` is read as JSON: it says so, or says nothing where JSON is documented."""
         media_type = _media_type(response)
-        if is_json(media_type) or (self.validator is not None and not media_type):
-            return partial(least_json_size, limit=READ_LIMIT)
-        return len
+        return is_json(media_type) or (self.validator is not None and not media_type)
 
     def resource_value(
         self, response: httpx.Response, default_mime_type: str | None, secrets: Secrets

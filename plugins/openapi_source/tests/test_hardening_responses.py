@@ -19,6 +19,7 @@ import anyio
 import httpx
 import orjson
 import pytest
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -79,6 +80,7 @@ DOC: dict[str, Any] = {
         "/echo": {"get": json_op("echo", parameters=[CUSTOMER])},
         "/echo-text": {"get": text_op("echo_text")},
         "/echo-error": {"get": json_op("echo_error")},
+        "/echo-escaped": {"get": json_op("echo_escaped")},
         "/token": {"get": json_op("token", TOKEN)},
         "/trickle": {"get": json_op("trickle")},
         "/keyed": {"get": json_op("keyed", security=[{"key": []}])},
@@ -140,6 +142,9 @@ def api(trickle: Trickle | None = None) -> Starlette:
             return PlainTextResponse(json.dumps(echoed(request)))
         if name == "echo-error":
             return JSONResponse({"error": "denied", "request": echoed(request)}, status_code=403)
+        if name == "echo-escaped":  # as PHP's json_encode writes it: \/ for /
+            body = json.dumps({"error": "denied", "request": echoed(request)}).replace("/", "\\/")
+            return Response(body, status_code=403, media_type="application/json")
         if name == "token":
             return JSONResponse({"token": request.headers.get("x-api-key", "")})
         return JSONResponse(echoed(request))
@@ -364,15 +369,21 @@ async def test_configured_headers_cookies_and_parameters_are_masked_in_every_res
 
 
 async def test_a_clients_own_headers_and_auth_flow_are_masked():
-    client = local(
-        headers={"X-Api-Key": "client-key-0123456789"}, auth=httpx.BasicAuth("ada", "basic-pw-0123456")
-    )
+    key = "client/key+0123456789"
+    client = local(headers={"X-Api-Key": key}, auth=httpx.BasicAuth("ada", "basic-pw-0123456"))
     async with Client(server(client=client)) as mcp_client:
         echo = await mcp_client.call_tool("echo")
+        escaped = await mcp_client.call_tool("echo_escaped", raise_on_error=False)
     assert echo.data["headers"]["x-api-key"] == "***"
     assert echo.data["headers"]["authorization"] == "***"
-    assert_masked(echo, "client-key-0123456789", "basic-pw-0123456", "YWRhOmJhc2ljLXB3LTAxMjM0NTY=")
-    record("attacks", "client= default headers and httpx.BasicAuth echoed by the API: masked")
+    for result in (echo, escaped):
+        assert_masked(
+            result, key, key.replace("/", "\\/"), "basic-pw-0123456", "YWRhOmJhc2ljLXB3LTAxMjM0NTY="
+        )
+    record(
+        "attacks",
+        "client= default headers and httpx.BasicAuth echoed by the API (also as PHP escapes): masked",
+    )
 
 
 async def test_configured_credentials_echoed_in_a_success_are_masked():
@@ -442,14 +453,20 @@ async def test_every_call_has_a_deadline_by_default(live_server, monkeypatch):
     assert mcpkit_openapi.caller.DEFAULT_TIMEOUT == 30  # documented in docs/openapi.md
     monkeypatch.setattr(mcpkit_openapi.caller, "DEFAULT_TIMEOUT", 1)  # not 30 s of a test's time
     port = live_server(api())
-    for mcp in (
-        server(client=httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")),
-        MCPKit.from_openapi(openapi_spec=DOC, server_url=f"http://127.0.0.1:{port}"),
+    app = FastAPI()
+    app.get("/trickle")(Trickle().endpoint)
+    for mcp, tool in (
+        (server(client=httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}")), "trickle"),
+        (MCPKit.from_openapi(openapi_spec=DOC, server_url=f"http://127.0.0.1:{port}"), "trickle"),
+        (MCPKit.from_fastapi(app=app), "endpoint_trickle_get"),
     ):
         async with Client(mcp) as client:
-            result = await client.call_tool("trickle", raise_on_error=False)
+            result = await client.call_tool(tool, raise_on_error=False)
         assert result.text == "GET /trickle timed out after 1 s"
-    record("attacks", "API sending a byte every 0.1 s, no timeout given: cut at the default deadline")
+    record(
+        "attacks",
+        "API sending a byte every 0.1 s, no timeout given (from_openapi, from_fastapi): cut at 30 s",
+    )
 
 
 @pytest.mark.parametrize("timeout", [0, -1, float("inf"), float("nan"), True, "30"])
