@@ -177,7 +177,7 @@ class Credentials:
 
     def mask(self, text: str) -> str:
         """``text`` with every configured secret (and fetched token) replaced by ``***``."""
-        for secret in [*self._secrets, *(token for token, _ in self._tokens.values())]:
+        for secret in self.secrets():
             if secret and secret in text:
                 text = text.replace(secret, MASK)
         return text
@@ -275,7 +275,7 @@ class Secrets:
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         forms = {form for value in values if len(value) >= MIN_SECRET_CHARS for form in _spellings(value)}
-        escaped = {json.dumps(form, ensure_ascii=ascii)[1:-1] for form in forms for ascii in (False, True)}
+        escaped = {json.dumps(form, ensure_ascii=only)[1:-1] for form in forms for only in (False, True)}
         escaped |= {form.replace("/", "\\/") for form in escaped}
         every = forms | escaped
         self._forms = sorted((form for form in every if len(form) >= MIN_SECRET_CHARS), key=len, reverse=True)
