@@ -55,7 +55,8 @@ def build_server(
 
     - ``httpx_client_kwargs``: keyword arguments of the ``httpx.AsyncClient`` that calls the app
       (headers, auth, cookies, timeout, base_url, ...); copied, never modified.
-    - ``timeout``: seconds each call may take (default: the client's timeout, 30 s unless set).
+    - ``timeout``: seconds a whole call may take, from sending the request to the last byte of the
+      response (default 30; the client's own timeout bounds each step too).
     - ``lifespan``: the server's own lifespan, run inside the app's (see :func:`server_lifespan`).
     - ``options``: the conversion options of ``MCPKit.from_openapi`` (``route_maps``,
       ``route_map_fn``, ``mcp_component_fn``, ``mcp_names``, ``tags``, ``name_strategy``, ``auth``,

@@ -26,6 +26,7 @@ import json
 import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,9 @@ import httpx
 from mcpkit import ToolError
 from mcpkit_openapi.errors import ConversionWarning
 from mcpkit_openapi.model import Operation, ParsedDocument, Requirement, SecurityScheme
+
+FETCHED_TOKENS_MASKED = 16
+"""Fetched OAuth2 tokens masked at most: the current ones and the last few (an API may echo an old one)."""
 
 TOKEN_MARGIN = 60.0
 """Seconds before its expiry at which a cached OAuth2 token is fetched again."""
@@ -105,6 +109,7 @@ class Credentials:
         self._schemes = dict(schemes)
         self._values: dict[str, Any] = {}
         self._secrets: list[str] = []
+        self._fetched: deque[str] = deque(maxlen=FETCHED_TOKENS_MASKED)
         for name, value in values.items():
             scheme = self._schemes.get(name)
             if scheme is None:
@@ -173,7 +178,8 @@ class Credentials:
 
     def secrets(self) -> list[str]:
         """The configured secrets (in every spelling they may travel in) and the fetched tokens."""
-        return [*self._secrets, *(token for token, _ in self._tokens.values())]
+        current = (token for token, _ in self._tokens.values())
+        return list(dict.fromkeys([*self._secrets, *current, *self._fetched]))
 
     def mask(self, text: str) -> str:
         """``text`` with every configured secret (and fetched token) replaced by ``***``."""
@@ -220,7 +226,7 @@ class Credentials:
             raise ToolError(f"the token endpoint of {scheme.name!r} gave no access_token") from None
         expires_in = payload.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, (int, float)) else float("inf")
-        self._secrets.append(str(token))
+        self._fetched.append(str(token))
         return str(token), lifetime
 
 
