@@ -24,11 +24,15 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+import mcp_types as types
+from pydantic import BaseModel
+
 from mcpkit.components import Resource, ResourceTemplate, Tool
 from mcpkit.naming import is_valid_name
 from mcpkit.prompts import Prompt
 
 if TYPE_CHECKING:
+    from mcpkit.middleware import Request
     from mcpkit.server import MCPKit
 
 logger = logging.getLogger(__name__)
@@ -129,3 +133,68 @@ def renamed(
     field_name = {"tool": "name", "prompt": "name", "resource": "uri", "template": "uri_template"}[kind]
     changes: dict[str, Any] = {field_name: key}
     return replace(component, **changes)
+
+
+def ancestors(server: MCPKit) -> set[MCPKit]:
+    """The servers ``server`` is mounted in, directly or not."""
+    found: set[MCPKit] = set()
+    pending = list(server._parents)
+    while pending:
+        parent = pending.pop()
+        if parent not in found:
+            found.add(parent)
+            pending.extend(parent._parents)
+    return found
+
+
+def imported_catalog(served: Catalog, server: MCPKit, prefix: str | None) -> Catalog:
+    """``server``'s enabled components under ``prefix``, for a parent that serves ``served``; a clash
+    with each other or with ``served`` raises ``ValueError``."""
+    check_prefix(prefix)
+    imported = Catalog()
+    imported.add_mounted(Mount(server, prefix), server.catalog(), strict=True)
+    for kind in ("tools", "resources", "templates", "prompts"):
+        clash = sorted(getattr(imported, kind).keys() & getattr(served, kind).keys())
+        if clash:
+            raise ValueError(f"importing {server.name!r}: {kind} {', '.join(clash)} are served already")
+    return imported
+
+
+async def pass_on(mount: Mount, state: Any, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A request for a mounted component (``params`` in the mounted server's names), handled by the
+    mounted server, its middleware included, with a Context of its own (``state``: what the mounted
+    server's lifespan yielded)."""
+    from mcpkit.context import current_context, serving
+    from mcpkit.middleware import Request
+
+    child = mount.server
+    parent = current_context()
+    sdk = parent.sdk if parent is not None else None
+    with serving(child, sdk, state) as context:
+        result: dict[str, Any] = await child.middleware(Request(method, params, context, _answer))
+        return result
+
+
+async def read_mounted(
+    mount: Mount, state: Any, uri: str
+) -> list[types.TextResourceContents | types.BlobResourceContents]:
+    """The contents of a mounted server's resource, under the parent's ``uri``."""
+    child_uri = unprefixed_uri(mount.prefix, uri)
+    assert child_uri is not None  # the catalog served it under the prefix
+    answer = await pass_on(mount, state, "resources/read", {"uri": child_uri})
+    result = types.ReadResourceResult.model_validate(answer)
+    return [item.model_copy(update={"uri": uri}) for item in result.contents]
+
+
+async def _answer(request: Request) -> dict[str, Any]:
+    """The mounted server's own answer to a request its parent passed on, as the protocol's JSON."""
+    server = request.context.server
+    params = request.params
+    result: BaseModel
+    if request.method == "tools/call":
+        result = await server.call_tool(params["name"], params.get("arguments"))
+    elif request.method == "resources/read":
+        result = types.ReadResourceResult(contents=await server.read_resource(params["uri"]))
+    else:
+        result = await server.get_prompt(params["name"], params.get("arguments"))
+    return result.model_dump(by_alias=True, mode="json", exclude_none=True)

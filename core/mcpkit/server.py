@@ -28,7 +28,16 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from mcpkit.allocation import gc_paused
 from mcpkit.completions import complete, reference_of
 from mcpkit.components import Completer, Resource, ResourceTemplate, Tool, error_result, resource_contents
-from mcpkit.composition import Catalog, Mount, check_prefix, prefixed_uri, unprefixed_uri
+from mcpkit.composition import (
+    Catalog,
+    Mount,
+    ancestors,
+    check_prefix,
+    imported_catalog,
+    pass_on,
+    prefixed_uri,
+    read_mounted,
+)
 from mcpkit.context import current_context, serving
 from mcpkit.discovery import Discovery, DiscoveryMode
 from mcpkit.elicitation import InputRequired, MissingCapabilityError
@@ -384,7 +393,7 @@ class MCPKit:
         """Serve ``server``'s components too, live, under ``prefix`` (see :mod:`mcpkit.composition`);
         a name or URI that would clash is refused with ``ValueError``."""
         check_prefix(prefix)
-        if server is self or server in self._ancestors():
+        if server is self or server in ancestors(self):
             raise ValueError(f"mounting {server.name!r} into {self.name!r} would make a cycle")
         mount = Mount(server, prefix)
         self.catalog().add_mounted(mount, server.catalog(), strict=True)  # refuses clashes now
@@ -396,14 +405,7 @@ class MCPKit:
         """Copy ``server``'s enabled components once, under ``prefix`` (a clash is refused with
         ``ValueError``); later changes of ``server`` do not show, and its lifespan and middleware do
         not come along."""
-        check_prefix(prefix)
-        imported = Catalog()
-        imported.add_mounted(Mount(server, prefix), server.catalog(), strict=True)
-        served = self.catalog()
-        for kind in ("tools", "resources", "templates", "prompts"):
-            clash = sorted(getattr(imported, kind).keys() & getattr(served, kind).keys())
-            if clash:
-                raise ValueError(f"importing {server.name!r}: {kind} {', '.join(clash)} are served already")
+        imported = imported_catalog(self.catalog(), server, prefix)
         for tool in imported.tools.values():
             self.add_tool(tool)
         for resource in imported.resources.values():
@@ -413,15 +415,14 @@ class MCPKit:
         for prompt in imported.prompts.values():
             self.add_prompt(prompt)
 
-    def _ancestors(self) -> set[MCPKit]:
-        found: set[MCPKit] = set()
-        pending = list(self._parents)
-        while pending:
-            parent = pending.pop()
-            if parent not in found:
-                found.add(parent)
-                pending.extend(parent._parents)
-        return found
+    def _mount_state(self, mount: Mount) -> Any:
+        """What a mounted server's lifespan yielded while this server's lifespan runs."""
+        return self._mount_states.get(id(mount))
+
+    async def _read_mounted(
+        self, mount: Mount, uri: str
+    ) -> list[types.TextResourceContents | types.BlobResourceContents]:
+        return await read_mounted(mount, self._mount_state(mount), uri)
 
     def catalog(self) -> Catalog:
         """What this server serves now: its enabled components and those of mounted servers, under
@@ -443,39 +444,6 @@ class MCPKit:
                         del catalog.origins[(kind, key)]
             self._catalog = catalog
         return self._catalog
-
-    async def _pass_on(self, mount: Mount, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """A request for a mounted component (``params`` in the mounted server's names), handled by
-        the mounted server, its middleware included, with a Context of its own."""
-        child = mount.server
-        parent = current_context()
-        sdk = parent.sdk if parent is not None else None
-        with serving(child, sdk, self._mount_states.get(id(mount))) as context:
-            result: dict[str, Any] = await child.middleware(Request(method, params, context, child._answer))
-            return result
-
-    async def _read_mounted(
-        self, mount: Mount, uri: str
-    ) -> list[types.TextResourceContents | types.BlobResourceContents]:
-        """The contents of a mounted server's resource, under this server's URI."""
-        child_uri = unprefixed_uri(mount.prefix, uri)
-        assert child_uri is not None  # the catalog served it under the prefix
-        result = types.ReadResourceResult.model_validate(
-            await self._pass_on(mount, "resources/read", {"uri": child_uri})
-        )
-        return [item.model_copy(update={"uri": uri}) for item in result.contents]
-
-    async def _answer(self, request: Request) -> dict[str, Any]:
-        """The server's own answer to a request a parent passed on, as the protocol's JSON."""
-        params = request.params
-        result: BaseModel
-        if request.method == "tools/call":
-            result = await self.call_tool(params["name"], params.get("arguments"))
-        elif request.method == "resources/read":
-            result = types.ReadResourceResult(contents=await self.read_resource(params["uri"]))
-        else:
-            result = await self.get_prompt(params["name"], params.get("arguments"))
-        return result.model_dump(by_alias=True, mode="json", exclude_none=True)
 
     @property
     def tools(self) -> Mapping[str, Tool]:
@@ -668,7 +636,9 @@ class MCPKit:
         origin = self.catalog().origins.get(("tool", name))
         if origin is not None:
             params = {"name": origin[1], "arguments": dict(arguments or {})}
-            return types.CallToolResult.model_validate(await self._pass_on(origin[0], "tools/call", params))
+            return types.CallToolResult.model_validate(
+                await pass_on(origin[0], self._mount_state(origin[0]), "tools/call", params)
+            )
         args = dict(arguments or {})
         try:
             problems = argument_errors(tool.validator, args)
@@ -741,7 +711,9 @@ class MCPKit:
         origin = catalog.origins.get(("prompt", name))
         if origin is not None:
             params = {"name": origin[1], "arguments": dict(arguments or {})}
-            return types.GetPromptResult.model_validate(await self._pass_on(origin[0], "prompts/get", params))
+            return types.GetPromptResult.model_validate(
+                await pass_on(origin[0], self._mount_state(origin[0]), "prompts/get", params)
+            )
         try:
             with self._in_context():
                 return await prompt.render(arguments)
