@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from mcpkit import Client
 from mcpkit.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from mcpkit.dev import INSPECTOR
+from tests.servers import free_port
 from tests.test_cli import MCPKIT, run
 
 WAIT = 120
@@ -36,12 +36,6 @@ mcp = MCPKit("dev")
 def one() -> int:
     return 1
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Dev:

@@ -5,7 +5,6 @@ refused with the file, the key and the valid choices; secrets are only ever name
 from __future__ import annotations
 
 import hashlib
-import socket
 import subprocess
 import sys
 import textwrap
@@ -20,6 +19,7 @@ from mcpkit.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from mcpkit.plugins import get_plugin_host
 from mcpkit.project import MAX_PROJECT_FILE_BYTES
 from mcpkit.transports import Transport
+from tests.servers import free_port
 from tests.test_cli import MCPKIT, run, run_json
 
 SHOP = """
@@ -210,12 +210,6 @@ def test_the_http_table_is_for_http_and_sse_only(capsys, project):
     )
     assert served(capsys)[1] == {}
     assert served(capsys, "--port", "8124")[1] == {"port": 8124}  # given: passed on (the transport says)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def test_serve_the_project_over_http_from_mcpkit_toml(project):

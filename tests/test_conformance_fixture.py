@@ -6,11 +6,6 @@ check, without npm, that the server offers what the suites call, in both protoco
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +18,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from examples.everything import MemoryEventStore, build
 from mcpkit import Client
+from tests.servers import example_process, free_port
 
 ROOT = Path(__file__).parent.parent
 MODES = ["auto", "legacy"]
@@ -57,12 +53,6 @@ SUITE_PROMPTS = {
     "test_prompt_with_embedded_resource",
     "test_prompt_with_image",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_the_everything_server_offers_what_the_suites_call():
@@ -189,23 +179,8 @@ async def test_the_memory_event_store_is_bounded_and_replays_one_stream():
 def everything() -> Iterator[str]:
     """``python -m examples.everything --port N`` on 127.0.0.1 (its URL); stopped after the test."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-m", "examples.everything", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"the example exited with {process.returncode}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the example did not start listening"
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with example_process(["-m", "examples.everything", "--port", str(port)], port) as url:
+        yield url
 
 
 async def test_ctx_close_sse_stream_makes_the_client_resume_the_call_and_receive_its_result(everything):

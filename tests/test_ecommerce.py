@@ -9,10 +9,7 @@ from __future__ import annotations
 import base64
 import copy
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from mcp.client.stdio import StdioServerParameters
 from examples.ecommerce.app import DEFAULT_ADMIN_TOKEN, create_app
 from examples.ecommerce.server import create_server
 from mcpkit import Client, MCPKit, MCPType, RouteMap, ToolCallError
+from tests.servers import example_process, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -317,25 +315,10 @@ async def test_python_m_examples_ecommerce_serves_over_stdio():
 @pytest.fixture
 def http_example() -> Iterator[str]:
     """``python -m examples.ecommerce --transport http`` on a free port of 127.0.0.1; stopped after."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "examples.ecommerce", "--transport", "http", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=_environment())
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"the example exited with {process.returncode}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the example did not start listening"
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    port = free_port()
+    arguments = ["-m", "examples.ecommerce", "--transport", "http", "--port", str(port)]
+    with example_process(arguments, port, _environment()) as url:
+        yield url
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -5,7 +5,6 @@ corpus document, with credentials) and a notebook (``as_proxy`` of a remote MCP 
 from __future__ import annotations
 
 import signal
-import socket
 import sys
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from examples.gateway.server import MUSEUM_PASSWORD_ENV, running
 from mcpkit import Client
 from tests.locations import ROOT
+from tests.servers import free_port
 
 PASSWORD = "s3cret-museum-pass"
 
@@ -67,13 +67,6 @@ async def test_an_agent_searches_then_calls_across_the_three_sources(
         found = await client.call_tool("search_tools", {"query": "museum special events", "limit": 50})
     assert PASSWORD not in str(found.data)
     assert PASSWORD not in str(seen)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def test_python_m_examples_gateway_serves_until_sigterm() -> None:

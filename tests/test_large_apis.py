@@ -3,15 +3,13 @@ filters and bounded results over the in-memory client and over Streamable HTTP."
 
 from __future__ import annotations
 
-import socket
-
-import anyio
 import httpx
 import pytest
 
 from examples.ecommerce.app import create_app
 from mcpkit import Client, MCPKit
 from tests.locations import CORPUS
+from tests.servers import over_http
 
 GITHUB = CORPUS / "github-api.github.com.json"
 
@@ -70,12 +68,6 @@ async def test_discovery_on_a_corpus_document():
         assert "'repo' is a required property" in refused.text
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_filters_and_bounds_over_streamable_http(shop):
     mcp = MCPKit.from_fastapi(app=shop, response_filter=True, max_response_bytes=400)
     async with Client(mcp) as client:
@@ -84,20 +76,7 @@ async def test_filters_and_bounds_over_streamable_http(shop):
                 "create_product_products_post",
                 {"name": f"Thing {index}", "price": index + 1, "category": "home"},
             )
-    port = free_port()
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(
-            lambda: mcp.run_async(transport="http", host="127.0.0.1", port=port, log_level="warning")
-        )
-        url = f"http://127.0.0.1:{port}/mcp"
-        with anyio.fail_after(10):
-            while True:
-                try:
-                    async with Client(url) as client:
-                        await client.list_tools()
-                    break
-                except Exception:
-                    await anyio.sleep(0.05)
+    async with over_http(mcp) as url:
         async with Client(url) as client:  # the app's data lives as long as this server run
             for index in range(12):
                 arguments = {"name": f"Thing {index}", "price": index + 1, "category": "home"}
@@ -113,4 +92,3 @@ async def test_filters_and_bounds_over_streamable_http(shop):
                     {"response_filter": "[?starts_with(name, 'Thing')].name | [:3]"},
                 )
                 assert names.data == ["Thing 0", "Thing 1", "Thing 2"]
-        tasks.cancel_scope.cancel()

@@ -21,6 +21,7 @@ import uvicorn
 
 from mcpkit import Client, MCPKit
 from tests.reliability import record
+from tests.servers import free_port
 
 CLIENTS = 64
 CALLS = 50
@@ -61,13 +62,6 @@ def other_tasks() -> set[asyncio.Task[object]]:
         for task in asyncio.all_tasks()
         if task is not asyncio.current_task() and task.get_coro().__qualname__ != "_shutdown_watcher"
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def hammer(url: str) -> int:

@@ -23,6 +23,7 @@ from mcpkit import Client, Context, MCPKit
 from mcpkit.middleware import CallNext, Middleware, Request
 from tests.locations import ROOT
 from tests.reliability import record
+from tests.servers import free_port
 
 ERAS = ("legacy", "auto")
 BOTH_SIDES = [(remote, client) for remote in ERAS for client in ERAS]
@@ -220,13 +221,6 @@ async def test_an_sse_server_is_proxied() -> None:
             await check_everything_forwarded(client)
             assert (await client.call_tool("greet")).data == "hello Ada"
             assert talk.logs == ["adding 2 and 3"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.mark.parametrize("remote_mode", ERAS)

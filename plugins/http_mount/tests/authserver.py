@@ -14,18 +14,15 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-import anyio
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp.server.auth.provider import (
     AccessToken,
@@ -43,6 +40,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tests.servers import serving  # the tests of this folder import it from here
 
 SCOPES = ["reports:read", "reports:write", "admin"]
 SUBJECT = "alice"
@@ -273,38 +272,6 @@ class AuthServer:
         )
         token = OAuthToken(access_token=access, expires_in=self.access_token_seconds, scope=" ".join(scopes))
         return JSONResponse(token.model_dump(exclude_none=True))
-
-
-@asynccontextmanager
-async def serving(build: Callable[[str], ASGIApp], **config: Any) -> AsyncIterator[str]:
-    """``async with serving(lambda url: app) as url``: uvicorn serves the app ``build`` makes for
-    its own base URL (a free port on 127.0.0.1), lifespan included, until the block ends."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(
-        uvicorn.Config(build(url), log_level="warning", lifespan="on", timeout_graceful_shutdown=5, **config)
-    )
-    stopped = anyio.Event()
-
-    async def run() -> None:
-        try:
-            await server.serve([sock])
-        finally:
-            sock.close()
-            stopped.set()
-
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(run)
-        with anyio.fail_after(10):
-            while not server.started:
-                if stopped.is_set():
-                    raise RuntimeError("uvicorn did not start")
-                await anyio.sleep(0.01)
-        try:
-            yield url
-        finally:
-            server.should_exit = True
 
 
 @asynccontextmanager

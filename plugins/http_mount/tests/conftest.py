@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import anyio
 import pytest
-import uvicorn
 from mcp.server.auth.provider import AccessToken
 
 from mcpkit import MCPKit
 from mcpkit.context import forwarded_headers
 from mcpkit.plugins import reset_plugin_host
+from tests.servers import serving
 
 Serve = Callable[..., AbstractAsyncContextManager[str]]
 
@@ -58,36 +56,10 @@ def serve() -> Serve:
     """``async with serve(app) as url``: uvicorn serves ``app`` on 127.0.0.1 (a free port) in this
     event loop, lifespan included, and stops when the block ends."""
 
-    @asynccontextmanager
-    async def serving(app: Any, **config: Any) -> AsyncIterator[str]:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5, **config)
-        )
-        stopped = anyio.Event()
+    def serving_app(app: Any, **config: Any) -> AbstractAsyncContextManager[str]:
+        return serving(lambda url: app, **config)
 
-        async def run() -> None:
-            try:
-                await server.serve([sock])
-            finally:
-                sock.close()
-                stopped.set()
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(run)
-            with anyio.fail_after(10):
-                while not server.started:
-                    if stopped.is_set():
-                        raise RuntimeError("uvicorn did not start")
-                    await anyio.sleep(0.01)
-            try:
-                yield f"http://127.0.0.1:{port}"
-            finally:
-                server.should_exit = True
-
-    return serving
+    return serving_app
 
 
 class StaticTokens:

@@ -16,6 +16,7 @@ import pytest
 from anyio.abc import Process
 
 from mcpkit import Client, MCPKit
+from tests.servers import free_port
 
 SERVER = """
 import sys
@@ -42,13 +43,6 @@ def pid() -> int:
 
 app = mcp.http_app(stateless=True)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def worker_pids(parent: int) -> set[int]:

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from starlette.routing import Route
 import mcpkit_openapi.caller
 from mcpkit import Client, MCPKit, MCPType, RouteMap
 from tests.reliability import record
+from tests.servers import free_port, over_http
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent.parent
@@ -162,33 +162,6 @@ def local(app: Starlette | None = None, **kwargs: Any) -> httpx.AsyncClient:
 def server(**options: Any) -> MCPKit:
     options.setdefault("client", local())
     return MCPKit.from_openapi(openapi_spec=DOC, **options)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@asynccontextmanager
-async def over_http(mcp: MCPKit) -> AsyncIterator[str]:
-    """``mcp`` served over Streamable HTTP by uvicorn on 127.0.0.1 while the block runs; its URL."""
-    port = free_port()
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(
-            lambda: mcp.run_async(transport="http", host="127.0.0.1", port=port, log_level="warning")
-        )
-        url = f"http://127.0.0.1:{port}/mcp"
-        with anyio.fail_after(10):
-            while True:
-                try:
-                    async with Client(url) as client:
-                        await client.list_tools()
-                    break
-                except Exception:
-                    await anyio.sleep(0.05)
-        yield url
-        tasks.cancel_scope.cancel()
 
 
 # Item 4: filters and large responses that froze every client

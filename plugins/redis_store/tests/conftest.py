@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +14,7 @@ import redis
 import redis.asyncio
 
 from mcpkit.plugins import reset_plugin_host
+from tests.servers import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -22,13 +22,6 @@ def _fresh_plugin_host() -> Iterator[None]:
     reset_plugin_host()
     yield
     reset_plugin_host()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
