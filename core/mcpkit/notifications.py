@@ -176,13 +176,19 @@ class Notifier:
             self._runs[0].wake()
 
     async def _send(self, send: Any) -> None:
-        for connection in list(self._connections):
+        """Send to every tracked client at once, so a slow one delays nobody else."""
+
+        async def one(connection: Connection) -> None:
             try:
                 with anyio.fail_after(SEND_TIMEOUT):
                     await send(connection)
             except Exception as exc:  # a client gone or stuck: skip it, keep the others
                 logger.debug("could not notify a client (%s); it is no longer tracked", exc)
                 self._connections.discard(connection)
+
+        async with anyio.create_task_group() as tasks:
+            for connection in list(self._connections):
+                tasks.start_soon(one, connection)
 
     # Handlers
 
