@@ -19,7 +19,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import mcp_types as types
 from mcp.server.connection import allowed_log_levels
@@ -30,8 +30,7 @@ from mcpkit.elicitation import (
     ElicitationResult,
     elicit_result,
     form_for,
-    require_elicitation,
-    require_sampling,
+    require_capability,
     sampling_messages,
     uses_input_required,
 )
@@ -45,6 +44,8 @@ if TYPE_CHECKING:
     from mcpkit.server import MCPKit
 
 logger = logging.getLogger(__name__)
+
+AnswerT = TypeVar("AnswerT", types.ElicitResult, types.CreateMessageResult)
 
 LogLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 LOG_LEVELS: tuple[LogLevel, ...] = (
@@ -217,17 +218,10 @@ class Context:
         the protocol's ``-32021`` error before anything is sent.
         """
         form = form_for(response_type)
-        sdk = self._require_request("elicit")
-        require_elicitation(sdk, "ctx.elicit()")
         request = types.ElicitRequest(
             params=types.ElicitRequestFormParams(message=message, requested_schema=form.schema)
         )
-        if uses_input_required(sdk):
-            raw = self._ask(request)
-            result = types.ElicitResult.model_validate(raw)
-        else:
-            result = await sdk.session.elicit_form(message, form.schema, related_request_id=sdk.request_id)
-        return elicit_result(form, result)
+        return elicit_result(form, await self.ask(request, types.ElicitResult, "ctx.elicit()"))
 
     async def sample(
         self,
@@ -242,8 +236,6 @@ class Context:
         """Ask the client's language model for a completion of ``messages`` (texts are the user's);
         the result's ``content`` is the model's answer. Both protocol eras; a client without the
         sampling capability is refused with ``-32021`` before anything is sent."""
-        sdk = self._require_request("sample")
-        require_sampling(sdk, "ctx.sample()")
         params = types.CreateMessageRequestParams(
             messages=sampling_messages(messages),
             system_prompt=system_prompt,
@@ -253,15 +245,26 @@ class Context:
             stop_sequences=list(stop_sequences) if stop_sequences is not None else None,
         )
         request = types.CreateMessageRequest(params=params)
-        if uses_input_required(sdk):
-            return types.CreateMessageResult.model_validate(self._ask(request))
-        metadata = ServerMessageMetadata(related_request_id=sdk.request_id)
-        return await sdk.session.send_request(request, types.CreateMessageResult, metadata=metadata)
+        return await self.ask(request, types.CreateMessageResult, "ctx.sample()")
 
-    def _require_request(self, what: str) -> ServerRequestContext[Any, Any]:
-        if self.sdk is None:
-            raise RuntimeError(f"ctx.{what}() needs a client: the component was called outside a request")
-        return self.sdk
+    async def ask(
+        self,
+        request: types.ElicitRequest | types.CreateMessageRequest,
+        result_type: type[AnswerT],
+        what: str = "ctx.ask()",
+    ) -> AnswerT:
+        """Ask the client a protocol question as it stands (a form or URL elicitation, a sampling
+        request) in the request's protocol era, after checking the capability it needs; ``what``
+        names the asker in a refusal. :meth:`elicit` and :meth:`sample` are the usual way; this is
+        for questions made elsewhere (a proxy passing on its remote server's)."""
+        sdk = self.sdk
+        if sdk is None:
+            raise RuntimeError(f"{what} needs a client: the component was called outside a request")
+        require_capability(sdk, request, what)
+        if uses_input_required(sdk):
+            return result_type.model_validate(self._ask(request))
+        metadata = ServerMessageMetadata(related_request_id=sdk.request_id)
+        return await sdk.session.send_request(request, result_type, metadata=metadata)
 
     def _ask(self, request: types.ElicitRequest | types.CreateMessageRequest) -> Any:
         """The client's answer to ``request`` from this or an earlier round, else end the round."""

@@ -248,26 +248,26 @@ def uses_input_required(sdk: ServerRequestContext[Any, Any]) -> bool:
     return sdk.protocol_version in MODERN_PROTOCOL_VERSIONS
 
 
-def require_elicitation(sdk: ServerRequestContext[Any, Any], what: str) -> None:
-    """Refuse before sending unless the client declared form elicitation."""
+def require_capability(
+    sdk: ServerRequestContext[Any, Any], request: types.ElicitRequest | types.CreateMessageRequest, what: str
+) -> None:
+    """Refuse before sending unless the client declared what ``request`` needs: form elicitation
+    (a bare ``elicitation: {}`` counts), URL elicitation, or sampling."""
     capabilities = sdk.session.client_capabilities
+    if isinstance(request, types.CreateMessageRequest):
+        if capabilities is None or capabilities.sampling is None:
+            required = types.ClientCapabilities(sampling=types.SamplingCapability())
+            raise MissingCapabilityError("sampling", required, what)
+        return
     elicitation = capabilities.elicitation if capabilities is not None else None
-    if elicitation is not None and (elicitation.form is not None or elicitation.url is None):
+    if isinstance(request.params, types.ElicitRequestURLParams):
+        if elicitation is None or elicitation.url is None:
+            url = types.ElicitationCapability(url=types.UrlElicitationCapability())
+            raise MissingCapabilityError("elicitation", types.ClientCapabilities(elicitation=url), what)
         return
-    required = types.ClientCapabilities(
-        elicitation=types.ElicitationCapability(form=types.FormElicitationCapability())
-    )
-    raise MissingCapabilityError("elicitation", required, what)
-
-
-def require_sampling(sdk: ServerRequestContext[Any, Any], what: str) -> None:
-    """Refuse before sending unless the client declared sampling."""
-    capabilities = sdk.session.client_capabilities
-    if capabilities is not None and capabilities.sampling is not None:
-        return
-    raise MissingCapabilityError(
-        "sampling", types.ClientCapabilities(sampling=types.SamplingCapability()), what
-    )
+    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
+        form = types.ElicitationCapability(form=types.FormElicitationCapability())
+        raise MissingCapabilityError("elicitation", types.ClientCapabilities(elicitation=form), what)
 
 
 def elicit_result(form: _Form, result: types.ElicitResult) -> ElicitationResult[Any]:

@@ -55,7 +55,6 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server import Server
 from mcp.shared.exceptions import MCPError
-from mcp.shared.message import ServerMessageMetadata
 from mcp.shared.subscriptions import PromptsListChanged, ResourcesListChanged, ServerEvent, ToolsListChanged
 from mcp.shared.uri_template import UriTemplate
 from mcp_types import CONNECTION_CLOSED, INTERNAL_ERROR, INVALID_PARAMS, PARSE_ERROR
@@ -64,13 +63,10 @@ from pydantic import BaseModel
 
 from mcpkit.client import Client, ToolCallResult
 from mcpkit.components import Resource, ResourceContent, ResourceTemplate, Tool
-from mcpkit.context import Context, current_context
+from mcpkit.context import AnswerT, Context, current_context
 from mcpkit.elicitation import (
     InputRequired,
     MissingCapabilityError,
-    require_elicitation,
-    require_sampling,
-    uses_input_required,
 )
 from mcpkit.exceptions import MCPKitError, SchemaError, ToolCallError, ToolError
 from mcpkit.middleware import CallNext, Middleware, Request
@@ -378,7 +374,7 @@ class _Connection:
             raise MCPError(code=INVALID_PARAMS, message="no request of the proxy is waiting for this answer")
         try:
             with anyio.fail_after(self.proxy.timeout):
-                return await ask_client(context, request, result)
+                return await context.ask(request, result, "the proxied server's question")
         except (InputRequired, MissingCapabilityError) as interrupt:
             self._interrupt = interrupt
             scope.cancel()
@@ -392,44 +388,11 @@ _TRANSPORT_FAILURES = {
 }
 """Errors the SDK reports for a request the transport failed (not the remote's answers)."""
 
-AnswerT = TypeVar("AnswerT", types.ElicitResult, types.CreateMessageResult)
-
 _CHANGES: dict[Kind, type[BaseModel]] = {
     "tools": types.ToolListChangedNotification,
     "resources": types.ResourceListChangedNotification,
     "prompts": types.PromptListChangedNotification,
 }
-
-
-async def ask_client(
-    context: Context, request: types.ElicitRequest | types.CreateMessageRequest, result: type[AnswerT]
-) -> AnswerT:
-    """Ask the client of ``context``'s request ``request`` as it is (the question of another server),
-    in its protocol era; a client without the capability is refused (``-32021``)."""
-    sdk = context.sdk
-    assert sdk is not None
-    if isinstance(request, types.ElicitRequest):
-        if isinstance(request.params, types.ElicitRequestURLParams):
-            _require_url_elicitation(context)
-        else:
-            require_elicitation(sdk, "the proxied server's question")
-    else:
-        require_sampling(sdk, "the proxied server's sampling request")
-    if uses_input_required(sdk):
-        return result.model_validate(context._ask(request))
-    metadata = ServerMessageMetadata(related_request_id=sdk.request_id)
-    answer: AnswerT = await sdk.session.send_request(request, result, metadata=metadata)
-    return answer
-
-
-def _require_url_elicitation(context: Context) -> None:
-    capabilities = context.client_capabilities
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    if elicitation is None or elicitation.url is None:
-        required = types.ClientCapabilities(
-            elicitation=types.ElicitationCapability(url=types.UrlElicitationCapability())
-        )
-        raise MissingCapabilityError("elicitation", required, "the proxied server's question")
 
 
 def uses_modern(client: Client) -> bool:
